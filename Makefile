@@ -1,0 +1,29 @@
+# The two entry points of blend: `make demo` and `make test`. Both first run
+# scripts/prereqs.sh, which installs whatever is missing and nothing twice.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/blend/target
+TOOLS_DIR ?= $(HOME)/.cache/blend/tools
+export PATH := $(TOOLS_DIR)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
+DEMO_DOCS ?= 20000
+DEMO_OUT ?= blend-demo
+
+.PHONY: prereqs build demo test lint fmt
+
+prereqs:
+	@bash scripts/prereqs.sh
+
+build: prereqs
+	cargo build --bin blend
+
+demo: build
+	$(CARGO_TARGET_DIR)/debug/blend demo --docs $(DEMO_DOCS) --out $(DEMO_OUT)
+
+test: prereqs
+	cargo test --workspace --all-targets
+
+lint: prereqs
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

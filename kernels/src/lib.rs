@@ -1,0 +1,10 @@
+//! Hot loops of blend that touch no files: text hashing, seeded random numbers and word
+//! splitting. Every function here is a plain CPU reference that faster paths are tested against.
+
+pub mod hash;
+pub mod rng;
+pub mod words;
+
+pub use hash::{dedup_key_hash, hash128_hex};
+pub use rng::SeededRng;
+pub use words::{is_symbol_only, split_words};

@@ -1,0 +1,101 @@
+//! The `Operator` trait every column-adding stage implements, and the helpers operators
+//! share for reading string columns and appending their outputs to a batch.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema};
+use serde::de::DeserializeOwned;
+
+use crate::{OperatorError, Result};
+
+/// A document operator: reads columns of a batch and returns it with its output columns
+/// added (or replaced, when a column of that name exists). It must keep every row in
+/// order. Operators see batches in the corpus's stable order and may keep state across
+/// them (e.g. exact dedup remembers the keys it has seen).
+pub trait Operator: Send + Debug {
+    /// The registry name, e.g. `dedup.exact`.
+    fn name(&self) -> &'static str;
+
+    /// Parameters after defaults, as JSON; part of the stage's cache key.
+    fn params(&self) -> serde_json::Value;
+
+    /// The columns this operator adds or replaces.
+    fn output_fields(&self) -> Vec<Field>;
+
+    /// Returns `batch` with the output columns added.
+    fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch>;
+}
+
+/// Parses operator parameters, rejecting unknown keys with the operator's name.
+pub fn parse_params<T: DeserializeOwned>(operator: &str, params: &serde_json::Value) -> Result<T> {
+    let value = if params.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        params.clone()
+    };
+    serde_json::from_value(value).map_err(|e| OperatorError::params(operator, e))
+}
+
+/// Column `name` of `batch` as a `StringArray` (casting from LargeUtf8 / Utf8View).
+pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<StringArray> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| OperatorError::Column {
+            operator: operator.to_string(),
+            column: name.to_string(),
+            problem: format!(
+                "is missing; the batch has {}",
+                batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+    match column.data_type() {
+        DataType::Utf8 => Ok(column.as_string::<i32>().clone()),
+        DataType::LargeUtf8 | DataType::Utf8View => {
+            let casted =
+                cast(column, &DataType::Utf8).map_err(|e| OperatorError::arrow(operator, e))?;
+            Ok(casted.as_string::<i32>().clone())
+        }
+        other => Err(OperatorError::Column {
+            operator: operator.to_string(),
+            column: name.to_string(),
+            problem: format!("has type {other}, expected a string"),
+        }),
+    }
+}
+
+/// `batch` with `columns` appended, replacing any existing column of the same name.
+pub fn with_columns(
+    operator: &str,
+    batch: RecordBatch,
+    columns: Vec<(Field, ArrayRef)>,
+) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+    let mut arrays: Vec<ArrayRef> = batch.columns().to_vec();
+    for (field, array) in columns {
+        match fields.iter().position(|f| f.name() == field.name()) {
+            Some(index) => {
+                fields[index] = Arc::new(field);
+                arrays[index] = array;
+            }
+            None => {
+                fields.push(Arc::new(field));
+                arrays.push(array);
+            }
+        }
+    }
+    RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+        arrays,
+    )
+    .map_err(|e| OperatorError::arrow(operator, e))
+}

@@ -1,0 +1,83 @@
+//! The `blend` command line: one file per subcommand under `commands/`, progress bars in
+//! `progress_bars.rs`. Results go to stdout (as one JSON object with `--json`), logs and
+//! progress to stderr.
+#![allow(clippy::print_stdout)]
+
+mod commands;
+mod progress_bars;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// blend turns raw text corpora into a pretraining data mixture and token shards.
+///
+/// Start with `blend demo`: it generates a synthetic corpus, runs the default pipeline
+/// (normalize, exact dedup, Gopher rules, filter), trains a BPE tokenizer, writes Megatron
+/// shards and a self-contained HTML report.
+#[derive(Debug, Parser)]
+#[command(name = "blend", version, propagate_version = true)]
+struct Cli {
+    /// Log more (-v: debug, -vv: trace). BLEND_LOG overrides (e.g. BLEND_LOG=blend_pipeline=debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log only errors and draw no progress bars.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the synthetic corpus, run the default pipeline, write shards and the report.
+    Demo(commands::demo::DemoArgs),
+    /// Write the deterministic synthetic corpus (Parquet) and its ground-truth sidecar.
+    GenCorpus(commands::gen_corpus::GenCorpusArgs),
+    /// Run the pipeline described by a TOML file (resumes from cached stages).
+    Run(commands::run::RunArgs),
+    /// Rebuild report.html from a finished run's work or output folder.
+    Report(commands::report::ReportArgs),
+    /// Work with token shard folders.
+    Shards(commands::shards::ShardsArgs),
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => {
+            "warn,blend=info,blend_pipeline=info,blend_datasets=info,blend_operators=info"
+        }
+        (false, 1) => {
+            "info,blend=debug,blend_pipeline=debug,blend_datasets=debug,blend_operators=debug"
+        }
+        _ => "debug,blend_pipeline=trace",
+    };
+    let filter = EnvFilter::try_from_env("BLEND_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let progress = progress_bars::BarProgress::new(cli.quiet);
+    let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args, &progress),
+        Command::GenCorpus(args) => commands::gen_corpus::run(args, &progress),
+        Command::Run(args) => commands::run::run(args, &progress),
+        Command::Report(args) => commands::report::run(args),
+        Command::Shards(args) => commands::shards::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The default pipeline `blend demo` runs (and writes out as `pipeline.toml` for users to
+//! copy): normalize → exact dedup → two Gopher rules → domain from `source` → filter.
+
+use std::path::Path;
+
+use blend_datasets::read::{InputSpec, OnError};
+
+use crate::config::{OutputConfig, PipelineConfig, PipelineSection, StageConfig, TokenizerConfig};
+
+fn stage(name: &str, operator: &str, params: serde_json::Value) -> StageConfig {
+    StageConfig {
+        name: name.into(),
+        operator: operator.into(),
+        input: None,
+        params,
+    }
+}
+
+/// The demo pipeline over `corpus`, writing to `work_dir` and `out_dir`.
+pub fn default_pipeline(
+    corpus: &Path,
+    work_dir: &Path,
+    out_dir: &Path,
+    seed: u64,
+) -> PipelineConfig {
+    PipelineConfig {
+        pipeline: PipelineSection {
+            name: "demo".into(),
+            seed,
+            work_dir: work_dir.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            on_error: OnError::Fail,
+            ..PipelineSection::default()
+        },
+        inputs: vec![InputSpec::new(corpus)],
+        stages: vec![
+            stage("normalize", "normalize", serde_json::json!({})),
+            stage("dedup", "dedup.exact", serde_json::json!({})),
+            stage(
+                "gopher_words",
+                "quality.gopher.word_count",
+                serde_json::json!({}),
+            ),
+            stage(
+                "gopher_word_length",
+                "quality.gopher.mean_word_length",
+                serde_json::json!({}),
+            ),
+            stage(
+                "domain",
+                "domain.from_column",
+                serde_json::json!({ "column": "source" }),
+            ),
+            stage(
+                "filter",
+                "filter",
+                serde_json::json!({ "rules": [
+                    { "name": "normalize", "keep": "normalize_reject IS NULL" },
+                    { "name": "exact_dedup", "keep": "NOT exact_dup" },
+                    { "name": "gopher_word_count", "keep": "gopher_word_count_pass" },
+                    { "name": "gopher_mean_word_length", "keep": "gopher_mean_word_length_pass" },
+                ]}),
+            ),
+        ],
+        tokenizer: TokenizerConfig::default(),
+        output: OutputConfig::default(),
+    }
+}

@@ -1,0 +1,193 @@
+//! The first stage: read the configured inputs into Parquet parts of the document schema.
+//! Its cache key covers the input specs and each file's path, size and modification time.
+//! Records that cannot be read stop the run, or with `on_error = "quarantine"` are listed
+//! in `rejected.jsonl` with their reason.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use blend_datasets::parquet_parts::PartWriter;
+use blend_datasets::read::{CorpusReader, OnError, ReadOptions, RejectedRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::config::PipelineConfig;
+use crate::progress::Progress;
+use crate::stage_cache::{PendingStage, StageManifest, load_verified, stage_dir, stage_hash};
+use crate::{BLEND_VERSION, PipelineError, Result};
+
+pub const READ_STAGE: &str = "read";
+pub const REJECTED_FILE: &str = "rejected.jsonl";
+
+/// What the read stage saw, beyond row counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadReport {
+    pub files: Vec<PathBuf>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// The first rejected records (all are in `rejected.jsonl`).
+    pub rejected_samples: Vec<RejectedRecord>,
+}
+
+/// A finished read stage.
+#[derive(Debug, Clone)]
+pub struct ReadOutcome {
+    pub dir: PathBuf,
+    pub manifest: StageManifest,
+    pub report: ReadReport,
+    pub cached: bool,
+}
+
+fn file_fingerprint(path: &Path) -> Result<serde_json::Value> {
+    let meta = std::fs::metadata(path).map_err(|e| PipelineError::io(path, e))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos().to_string())
+        .unwrap_or_default();
+    Ok(serde_json::json!([
+        path.to_string_lossy(),
+        meta.len(),
+        modified
+    ]))
+}
+
+pub fn run_read(config: &PipelineConfig, progress: &dyn Progress) -> Result<ReadOutcome> {
+    let options = ReadOptions {
+        on_error: config.pipeline.on_error,
+        batch_rows: config.pipeline.batch_rows,
+    };
+    let reader = CorpusReader::open(&config.inputs, options)?;
+    let fingerprints = reader
+        .files()
+        .iter()
+        .map(|f| file_fingerprint(&f.path))
+        .collect::<Result<Vec<_>>>()?;
+    let hash = stage_hash(&serde_json::json!({
+        "blend": BLEND_VERSION,
+        "stage": READ_STAGE,
+        "inputs": config.inputs,
+        "files": fingerprints,
+        "on_error": config.pipeline.on_error,
+        "batch_rows": config.pipeline.batch_rows,
+        "rows_per_part": config.pipeline.rows_per_part,
+    }));
+    let dir = stage_dir(&config.pipeline.work_dir, READ_STAGE, &hash);
+    let files: Vec<PathBuf> = reader.files().iter().map(|f| f.path.clone()).collect();
+    if let Some(manifest) = load_verified(&dir) {
+        let report = read_report(&dir, files)?;
+        return Ok(ReadOutcome {
+            dir,
+            manifest,
+            report,
+            cached: true,
+        });
+    }
+    let pending = PendingStage::begin(dir)?;
+    let settings = (config.pipeline.on_error, config.pipeline.rows_per_part);
+    match write_read_stage(&reader, &pending, &hash, files, settings, progress) {
+        Ok((manifest, report)) => {
+            let json = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+            let dir = pending.commit(&json)?;
+            Ok(ReadOutcome {
+                dir,
+                manifest,
+                report,
+                cached: false,
+            })
+        }
+        Err(error) => {
+            pending.abandon();
+            Err(error)
+        }
+    }
+}
+
+fn write_read_stage(
+    reader: &CorpusReader,
+    pending: &PendingStage,
+    hash: &str,
+    files: Vec<PathBuf>,
+    (on_error, rows_per_part): (OnError, u64),
+    progress: &dyn Progress,
+) -> Result<(StageManifest, ReadReport)> {
+    let total_bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let task = progress.start("read", Some(files.len() as u64), "files");
+    let mut parts = PartWriter::new(&pending.tmp, "part", reader.schema(), rows_per_part);
+    let mut sink = |batch: arrow::array::RecordBatch| parts.write(&batch);
+    let summary = reader.read(&mut sink)?;
+    let parts = parts.finish()?;
+    task.advance(files.len() as u64);
+    task.finish(&format!(
+        "{} documents from {} files ({total_bytes} bytes)",
+        summary.documents, summary.files
+    ));
+    let rejected_path = pending.tmp.join(REJECTED_FILE);
+    let mut rejected_out = std::io::BufWriter::new(
+        std::fs::File::create(&rejected_path).map_err(|e| PipelineError::io(&rejected_path, e))?,
+    );
+    for record in &summary.rejected {
+        serde_json::to_writer(&mut rejected_out, record).expect("record serializes");
+        rejected_out
+            .write_all(b"\n")
+            .map_err(|e| PipelineError::io(&rejected_path, e))?;
+    }
+    rejected_out
+        .flush()
+        .map_err(|e| PipelineError::io(&rejected_path, e))?;
+    let mut warnings = Vec::new();
+    if !summary.rejected.is_empty() {
+        warnings.push(format!(
+            "{} records could not be read and were quarantined (see {REJECTED_FILE})",
+            summary.rejected.len()
+        ));
+    }
+    let rows_in = summary.documents + summary.rejected.len() as u64;
+    let manifest = StageManifest {
+        stage: READ_STAGE.into(),
+        operator: READ_STAGE.into(),
+        params: serde_json::json!({ "on_error": on_error }),
+        upstream: String::new(),
+        hash: hash.to_string(),
+        blend_version: BLEND_VERSION.into(),
+        rows_in,
+        rows_out: summary.documents,
+        text_bytes_in: summary.text_bytes,
+        text_bytes_out: summary.text_bytes,
+        parts,
+        removed_parts: Vec::new(),
+        filter: None,
+        warnings,
+    };
+    Ok((manifest, build_report(files, &summary.rejected)))
+}
+
+fn build_report(files: Vec<PathBuf>, rejected: &[RejectedRecord]) -> ReadReport {
+    let mut rejected_by_reason = BTreeMap::new();
+    for record in rejected {
+        *rejected_by_reason.entry(record.reason.clone()).or_insert(0) += 1;
+    }
+    ReadReport {
+        files,
+        rejected_by_reason,
+        rejected_samples: rejected.iter().take(20).cloned().collect(),
+    }
+}
+
+fn read_report(dir: &Path, files: Vec<PathBuf>) -> Result<ReadReport> {
+    let path = dir.join(REJECTED_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
+    let rejected = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l)
+                .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))
+        })
+        .collect::<Result<Vec<RejectedRecord>>>()?;
+    Ok(build_report(files, &rejected))
+}

@@ -1,0 +1,70 @@
+//! `run_summary.json`: everything the report shows, in one file, so `blend report` can
+//! rebuild the report from a finished run. It holds no timings, so the same input and
+//! config give the same bytes.
+
+use std::path::{Path, PathBuf};
+
+use blend_datasets::shards::ShardManifest;
+use blend_mixers::Mixture;
+use blend_operators::FilterStats;
+use serde::{Deserialize, Serialize};
+
+use crate::read_stage::ReadReport;
+use crate::{PipelineError, Result};
+
+pub const SUMMARY_FILE: &str = "run_summary.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageSummary {
+    pub name: String,
+    pub operator: String,
+    pub upstream: String,
+    pub hash: String,
+    pub dir: PathBuf,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub text_bytes_in: u64,
+    pub text_bytes_out: u64,
+    pub filter: Option<FilterStats>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub pipeline: String,
+    pub seed: u64,
+    pub blend_version: String,
+    pub work_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub read: ReadReport,
+    /// The read stage first, then every configured stage in run order.
+    pub stages: Vec<StageSummary>,
+    /// The stage whose documents became shards.
+    pub output_stage: String,
+    pub tokenizer_trained: bool,
+    pub mixture: Mixture,
+    pub shards: ShardManifest,
+    pub shards_dir: PathBuf,
+    pub warnings: Vec<String>,
+}
+
+impl RunSummary {
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("summary serializes");
+        json.push('\n');
+        json
+    }
+
+    /// Reads `run_summary.json` from `dir` (a work or out folder).
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = if dir.is_file() {
+            dir.to_path_buf()
+        } else {
+            dir.join(SUMMARY_FILE)
+        };
+        let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            PipelineError::Invalid(format!("{}: not a blend run summary ({e})", path.display()))
+        })
+    }
+}

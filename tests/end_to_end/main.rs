@@ -1,0 +1,7 @@
+//! End-to-end tests of blend: the whole pipeline on the synthetic corpus, bad inputs, the
+//! readers, and (when present) the shared real data.
+
+mod bad_input;
+mod pipeline;
+mod readers;
+mod shared_data;
