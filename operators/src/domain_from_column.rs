@@ -61,7 +61,7 @@ impl Operator for DomainFromColumn {
         let field = self.output_fields().remove(0);
         with_columns(
             Self::NAME,
-            batch,
+            &batch,
             vec![(field, Arc::new(domains) as ArrayRef)],
         )
     }

@@ -15,7 +15,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
-use crate::operator::{parse_params, string_column};
+use crate::operator::{default_id_column, default_text_column, parse_params, string_column};
 use crate::{OperatorError, Result};
 
 pub const REMOVED_BY_COLUMN: &str = "removed_by";
@@ -42,9 +42,9 @@ pub struct FilterParams {
     /// Warn when more than this share of rows is removed.
     #[serde(default = "default_warn")]
     pub warn_removed_share: f64,
-    #[serde(default = "default_text")]
+    #[serde(default = "default_text_column")]
     pub text_column: String,
-    #[serde(default = "default_id")]
+    #[serde(default = "default_id_column")]
     pub id_column: String,
 }
 
@@ -56,12 +56,6 @@ fn default_true() -> bool {
 }
 fn default_warn() -> f64 {
     0.5
-}
-fn default_text() -> String {
-    "text".into()
-}
-fn default_id() -> String {
-    "id".into()
 }
 
 /// Removals of one rule.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::Result;
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
 
 pub const REJECT_COLUMN: &str = "normalize_reject";
 
@@ -20,7 +20,7 @@ pub const REJECT_COLUMN: &str = "normalize_reject";
 #[serde(deny_unknown_fields)]
 pub struct NormalizeParams {
     /// Column to normalize in place.
-    #[serde(default = "default_text")]
+    #[serde(default = "default_text_column")]
     pub column: String,
     /// Documents above this many bytes are rejected as `oversize` (default 16 MiB).
     #[serde(default = "default_max_bytes")]
@@ -30,9 +30,6 @@ pub struct NormalizeParams {
     pub nfc: bool,
 }
 
-fn default_text() -> String {
-    "text".into()
-}
 fn default_max_bytes() -> u64 {
     16 << 20
 }
@@ -143,7 +140,7 @@ impl Operator for Normalize {
         let fields = self.output_fields();
         with_columns(
             Self::NAME,
-            batch,
+            &batch,
             vec![
                 (fields[0].clone(), Arc::new(normalized.finish()) as ArrayRef),
                 (fields[1].clone(), Arc::new(rejects.finish()) as ArrayRef),
@@ -159,10 +156,10 @@ mod tests {
 
     use super::*;
 
-    fn run(texts: Vec<&str>, params: serde_json::Value) -> (Vec<String>, Vec<Option<String>>) {
+    fn run(texts: Vec<&str>, params: &serde_json::Value) -> (Vec<String>, Vec<Option<String>>) {
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(texts))]).unwrap();
-        let out = Normalize::new(&params).unwrap().apply(batch).unwrap();
+        let out = Normalize::new(params).unwrap().apply(batch).unwrap();
         let text = out.column(0).as_string::<i32>();
         let reject = out.column(1).as_string::<i32>();
         (
@@ -182,7 +179,7 @@ mod tests {
                 "Cafe\u{0301}  \r\n\r\n\r\n\tdef f():\u{00A0}x \n",
                 "  a\u{3000}b  ",
             ],
-            serde_json::Value::Null,
+            &serde_json::Value::Null,
         );
         assert_eq!(texts[0], "Café\n\n\tdef f(): x");
         assert_eq!(texts[1], "  a b");
@@ -194,7 +191,7 @@ mod tests {
         let big = "x".repeat(101);
         let (texts, rejects) = run(
             vec![" \n\t ", &big, "ok"],
-            serde_json::json!({"max_bytes": 100}),
+            &serde_json::json!({"max_bytes": 100}),
         );
         assert_eq!(
             rejects,

@@ -29,6 +29,16 @@ pub trait Operator: Send + Debug {
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch>;
 }
 
+/// Serde default of every `text_column` parameter.
+pub(crate) fn default_text_column() -> String {
+    "text".into()
+}
+
+/// Serde default of every `id_column` parameter.
+pub(crate) fn default_id_column() -> String {
+    "id".into()
+}
+
 /// Parses operator parameters, rejecting unknown keys with the operator's name.
 pub fn parse_params<T: DeserializeOwned>(operator: &str, params: &serde_json::Value) -> Result<T> {
     let value = if params.is_null() {
@@ -75,7 +85,7 @@ pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<
 /// `batch` with `columns` appended, replacing any existing column of the same name.
 pub fn with_columns(
     operator: &str,
-    batch: RecordBatch,
+    batch: &RecordBatch,
     columns: Vec<(Field, ArrayRef)>,
 ) -> Result<RecordBatch> {
     let schema = batch.schema();

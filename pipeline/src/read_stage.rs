@@ -116,12 +116,14 @@ fn write_read_stage(
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let task = progress.start("read", Some(files.len() as u64), "files");
+    let task = progress.start("read", None, "docs");
     let mut parts = PartWriter::new(&pending.tmp, "part", reader.schema(), rows_per_part);
-    let mut sink = |batch: arrow::array::RecordBatch| parts.write(&batch);
+    let mut sink = |batch: arrow::array::RecordBatch| {
+        task.advance(batch.num_rows() as u64);
+        parts.write(&batch)
+    };
     let summary = reader.read(&mut sink)?;
     let parts = parts.finish()?;
-    task.advance(files.len() as u64);
     task.finish(&format!(
         "{} documents from {} files ({total_bytes} bytes)",
         summary.documents, summary.files

@@ -97,22 +97,21 @@ pub async fn write_shards(
     }));
     let dir = out_dir.join(SHARDS_DIR);
     let mixture_path = out_dir.join(MIXTURE_FILE);
-    if let (Ok(manifest), Ok(mixture)) = (ShardManifest::read(&dir), Mixture::read(&mixture_path)) {
-        if manifest.run_key == run_key && manifest.mixture_sha256 == mixture.sha256() {
-            match verify_shards(&dir) {
-                Ok(_) => {
-                    return Ok(ShardsOutcome {
-                        dir,
-                        manifest,
-                        mixture,
-                        mixture_path,
-                        cached: true,
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!("existing shards do not verify ({error}); rewriting them")
-                }
+    if let (Ok(manifest), Ok(mixture)) = (ShardManifest::read(&dir), Mixture::read(&mixture_path))
+        && manifest.run_key == run_key
+        && manifest.mixture_sha256 == mixture.sha256()
+    {
+        match verify_shards(&dir) {
+            Ok(_) => {
+                return Ok(ShardsOutcome {
+                    dir,
+                    manifest,
+                    mixture,
+                    mixture_path,
+                    cached: true,
+                });
             }
+            Err(error) => tracing::warn!("existing shards do not verify ({error}); rewriting them"),
         }
     }
     std::fs::create_dir_all(out_dir).map_err(|e| PipelineError::io(out_dir, e))?;

@@ -122,11 +122,11 @@ pub async fn prepare_tokenizer(
     let dir = stage_dir(work_dir, "tokenizer", &hash);
     let name = format!("blend-bpe-{}-{hash}", config.vocab_size);
     let path = dir.join(TOKENIZER_FILE);
-    if path.exists() {
-        if let Ok(mut loaded) = load_tokenizer(&path, &config.eos_token, Some(name.clone())) {
-            loaded.trained = true;
-            return Ok(loaded);
-        }
+    if path.exists()
+        && let Ok(mut loaded) = load_tokenizer(&path, &config.eos_token, Some(name.clone()))
+    {
+        loaded.trained = true;
+        return Ok(loaded);
     }
     let keep_probability = if docs_manifest.text_bytes_out == 0 {
         1.0

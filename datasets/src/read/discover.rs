@@ -118,10 +118,10 @@ fn walk(dir: &Path, wanted: InputFormat, found: &mut Vec<(PathBuf, InputFormat)>
         }
         if entry.is_dir() {
             walk(&entry, wanted, found)?;
-        } else if let Some(format) = format_of(&entry) {
-            if wanted == InputFormat::Auto || wanted == format {
-                found.push((entry, format));
-            }
+        } else if let Some(format) = format_of(&entry)
+            && (wanted == InputFormat::Auto || wanted == format)
+        {
+            found.push((entry, format));
         }
     }
     Ok(())

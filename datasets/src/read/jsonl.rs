@@ -10,7 +10,7 @@ use arrow::datatypes::SchemaRef;
 use serde_json::Value;
 
 use super::batch_builder::DocumentBatchBuilder;
-use super::{InputFile, OnError, ReadOptions, RejectedRecord};
+use super::{InputFile, ReadOptions, RejectedRecord, fail_or_quarantine};
 use crate::{DatasetError, Result};
 
 fn open(file: &InputFile) -> Result<Box<dyn BufRead>> {
@@ -29,22 +29,35 @@ fn open(file: &InputFile) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 20, raw)))
 }
 
-/// Why a line could not be read: (reason code, message).
-fn parse_line<'a>(
-    line: &'a [u8],
-    file: &InputFile,
-    line_number: u64,
-) -> std::result::Result<(String, String, String, Option<String>), (&'static str, String)> {
+/// The document fields of one line.
+struct ParsedLine {
+    id: String,
+    text: String,
+    source: String,
+    metadata: Option<String>,
+}
+
+/// Why a line could not be read: a reason code for the quarantine and a message.
+struct LineError {
+    reason: &'static str,
+    message: String,
+}
+
+fn line_error(reason: &'static str, message: String) -> LineError {
+    LineError { reason, message }
+}
+
+fn parse_line(line: &[u8], file: &InputFile, line_number: u64) -> Result<ParsedLine, LineError> {
     let text = std::str::from_utf8(line).map_err(|e| {
-        (
+        line_error(
             "invalid_utf8",
             format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
         )
     })?;
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| ("malformed_json", format!("malformed JSON ({e})")))?;
+        .map_err(|e| line_error("malformed_json", format!("malformed JSON ({e})")))?;
     let Value::Object(mut object) = value else {
-        return Err((
+        return Err(line_error(
             "malformed_json",
             "expected a JSON object per line".to_string(),
         ));
@@ -53,13 +66,13 @@ fn parse_line<'a>(
     let doc_text = match object.remove(&spec.text_column) {
         Some(Value::String(s)) => s,
         Some(Value::Null) | None => {
-            return Err((
+            return Err(line_error(
                 "missing_text",
                 format!("field `{}` is missing or null", spec.text_column),
             ));
         }
         Some(other) => {
-            return Err((
+            return Err(line_error(
                 "missing_text",
                 format!(
                     "field `{}` is {}, expected a string",
@@ -79,7 +92,12 @@ fn parse_line<'a>(
         _ => file.default_source.clone(),
     };
     let metadata = (!object.is_empty()).then(|| Value::Object(object).to_string());
-    Ok((id, doc_text, source, metadata))
+    Ok(ParsedLine {
+        id,
+        text: doc_text,
+        source,
+        metadata,
+    })
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -132,29 +150,29 @@ pub(super) fn read(
             continue;
         }
         match parse_line(&line, file, line_number) {
-            Ok((id, text, source, metadata)) => {
-                builder.push(&id, &text, &source, metadata.as_deref());
-                if builder.is_full() {
-                    if let Some(batch) = builder.flush()? {
-                        sink(batch)?;
-                    }
+            Ok(doc) => {
+                builder.push(&doc.id, &doc.text, &doc.source, doc.metadata.as_deref());
+                if builder.is_full()
+                    && let Some(batch) = builder.flush()?
+                {
+                    sink(batch)?;
                 }
             }
-            Err((reason, message)) => match options.on_error {
-                OnError::Fail => {
-                    return Err(DatasetError::BadLine {
-                        path: file.path.clone(),
-                        line: line_number,
-                        message,
-                    });
-                }
-                OnError::Quarantine => rejected.push(RejectedRecord {
+            Err(LineError { reason, message }) => {
+                let record = RejectedRecord {
                     file: file.path.clone(),
                     position: line_number,
                     reason: reason.to_string(),
                     message,
-                }),
-            },
+                };
+                fail_or_quarantine(options.on_error, rejected, record, |message| {
+                    DatasetError::BadLine {
+                        path: file.path.clone(),
+                        line: line_number,
+                        message,
+                    }
+                })?;
+            }
         }
     }
     if let Some(batch) = builder.flush()? {

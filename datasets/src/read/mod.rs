@@ -122,6 +122,31 @@ impl Default for ReadOptions {
 
 pub(crate) const BATCH_TEXT_BYTES: usize = 64 << 20;
 
+/// The reader of one file format: batches go to the sink, unreadable records to `rejected`.
+type ReadFile = fn(
+    &InputFile,
+    &SchemaRef,
+    ReadOptions,
+    &mut dyn FnMut(RecordBatch) -> Result<()>,
+    &mut Vec<RejectedRecord>,
+) -> Result<()>;
+
+/// Fails with `error(message)`, or records the rejection, as `on_error` says.
+pub(crate) fn fail_or_quarantine(
+    on_error: OnError,
+    rejected: &mut Vec<RejectedRecord>,
+    record: RejectedRecord,
+    error: impl FnOnce(String) -> DatasetError,
+) -> Result<()> {
+    match on_error {
+        OnError::Fail => Err(error(record.message)),
+        OnError::Quarantine => {
+            rejected.push(record);
+            Ok(())
+        }
+    }
+}
+
 /// A set of inputs, discovered and checked, ready to be read in order.
 #[derive(Debug)]
 pub struct CorpusReader {
@@ -184,30 +209,19 @@ impl CorpusReader {
                 sink(batch)
             };
             let mut rejected = Vec::new();
-            match file.format {
-                InputFormat::Parquet => parquet_input::read(
-                    file,
-                    &self.schema,
-                    self.options,
-                    &mut counting_sink,
-                    &mut rejected,
-                )?,
-                InputFormat::Jsonl => jsonl::read(
-                    file,
-                    &self.schema,
-                    self.options,
-                    &mut counting_sink,
-                    &mut rejected,
-                )?,
-                InputFormat::Text => text_dir::read(
-                    file,
-                    &self.schema,
-                    self.options,
-                    &mut counting_sink,
-                    &mut rejected,
-                )?,
+            let read_file: ReadFile = match file.format {
+                InputFormat::Parquet => parquet_input::read,
+                InputFormat::Jsonl => jsonl::read,
+                InputFormat::Text => text_dir::read,
                 InputFormat::Auto => unreachable!("discover resolves Auto"),
-            }
+            };
+            read_file(
+                file,
+                &self.schema,
+                self.options,
+                &mut counting_sink,
+                &mut rejected,
+            )?;
             summary.rejected.extend(rejected);
         }
         Ok(summary)

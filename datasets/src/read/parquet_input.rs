@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::jsonl::file_label;
-use super::{InputFile, OnError, ReadOptions, RejectedRecord};
+use super::{InputFile, OnError, ReadOptions, RejectedRecord, fail_or_quarantine};
 use crate::document::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
 use crate::{DatasetError, Result};
 
@@ -113,23 +113,20 @@ fn text_values(
     let mut keep = Vec::with_capacity(column.len());
     let mut reject = |row: usize, reason: &str, message: String| -> Result<()> {
         let position = first_row + row as u64;
-        match on_error {
-            OnError::Fail => Err(DatasetError::BadCell {
+        let record = RejectedRecord {
+            file: file.path.clone(),
+            position,
+            reason: reason.into(),
+            message,
+        };
+        fail_or_quarantine(on_error, rejected, record, |message| {
+            DatasetError::BadCell {
                 path: file.path.clone(),
                 row: position,
                 column: name.clone(),
                 message,
-            }),
-            OnError::Quarantine => {
-                rejected.push(RejectedRecord {
-                    file: file.path.clone(),
-                    position,
-                    reason: reason.into(),
-                    message,
-                });
-                Ok(())
             }
-        }
+        })
     };
     if matches!(
         column.data_type(),

@@ -6,7 +6,7 @@ use arrow::datatypes::SchemaRef;
 
 use super::batch_builder::DocumentBatchBuilder;
 use super::jsonl::file_label;
-use super::{InputFile, OnError, ReadOptions, RejectedRecord};
+use super::{InputFile, ReadOptions, RejectedRecord, fail_or_quarantine};
 use crate::{DatasetError, Result};
 
 pub(super) fn read(
@@ -27,19 +27,15 @@ pub(super) fn read(
             Ok(())
         }
         Err(e) => {
-            let message = format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to());
-            match options.on_error {
-                OnError::Fail => Err(DatasetError::invalid(&file.path, message)),
-                OnError::Quarantine => {
-                    rejected.push(RejectedRecord {
-                        file: file.path.clone(),
-                        position: 0,
-                        reason: "invalid_utf8".into(),
-                        message,
-                    });
-                    Ok(())
-                }
-            }
+            let record = RejectedRecord {
+                file: file.path.clone(),
+                position: 0,
+                reason: "invalid_utf8".into(),
+                message: format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+            };
+            fail_or_quarantine(options.on_error, rejected, record, |message| {
+                DatasetError::invalid(&file.path, message)
+            })
         }
     }
 }

@@ -379,7 +379,7 @@ mod tests {
         );
         assert_eq!(
             shard_hashes(&prefix).unwrap(),
-            (written.bin_sha256.clone(), written.idx_sha256.clone())
+            (written.bin_sha256.clone(), written.idx_sha256)
         );
         let reader = MegatronReader::open(&prefix).unwrap();
         assert_eq!(reader.dtype, dtype);

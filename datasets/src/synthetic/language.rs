@@ -63,9 +63,9 @@ pub const LANGUAGE_WEIGHTS: [f64; 4] = [0.55, 0.15, 0.15, 0.15];
 impl Language {
     fn syllable(&self, rng: &mut SeededRng) -> String {
         let mut s = String::new();
-        s.push_str(*rng.pick(self.onsets));
-        s.push_str(*rng.pick(self.vowels));
-        s.push_str(*rng.pick(self.codas));
+        s.push_str(rng.pick::<&str>(self.onsets));
+        s.push_str(rng.pick::<&str>(self.vowels));
+        s.push_str(rng.pick::<&str>(self.codas));
         s
     }
 

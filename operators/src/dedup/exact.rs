@@ -11,7 +11,9 @@ use arrow::datatypes::{DataType, Field};
 use blend_kernels::dedup_key_hash;
 use serde::{Deserialize, Serialize};
 
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{
+    Operator, default_id_column, default_text_column, parse_params, string_column, with_columns,
+};
 use crate::{OperatorError, Result};
 
 pub const HASH_COLUMN: &str = "text_hash";
@@ -21,17 +23,10 @@ pub const DUP_OF_COLUMN: &str = "exact_dup_of";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExactDedupParams {
-    #[serde(default = "default_text")]
+    #[serde(default = "default_text_column")]
     pub text_column: String,
-    #[serde(default = "default_id")]
+    #[serde(default = "default_id_column")]
     pub id_column: String,
-}
-
-fn default_text() -> String {
-    "text".into()
-}
-fn default_id() -> String {
-    "id".into()
 }
 
 #[derive(Debug)]
@@ -94,7 +89,7 @@ impl Operator for ExactDedup {
         let fields = self.output_fields();
         with_columns(
             Self::NAME,
-            batch,
+            &batch,
             vec![
                 (fields[0].clone(), Arc::new(hashes.finish()) as ArrayRef),
                 (fields[1].clone(), Arc::new(is_dup.finish()) as ArrayRef),

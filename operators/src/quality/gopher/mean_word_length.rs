@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::non_symbol_words;
 use crate::Result;
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
 
 pub const LENGTH_COLUMN: &str = "gopher_mean_word_length";
 pub const PASS_COLUMN: &str = "gopher_mean_word_length_pass";
@@ -29,7 +29,7 @@ pub struct MeanWordLengthParams {
     pub min_length: f64,
     #[serde(default = "default_max")]
     pub max_length: f64,
-    #[serde(default = "default_text")]
+    #[serde(default = "default_text_column")]
     pub text_column: String,
 }
 
@@ -38,9 +38,6 @@ fn default_min() -> f64 {
 }
 fn default_max() -> f64 {
     10.0
-}
-fn default_text() -> String {
-    "text".into()
 }
 
 #[derive(Debug)]
@@ -105,7 +102,7 @@ impl Operator for GopherMeanWordLength {
         let fields = self.output_fields();
         with_columns(
             Self::NAME,
-            batch,
+            &batch,
             vec![
                 (fields[0].clone(), Arc::new(lengths) as ArrayRef),
                 (fields[1].clone(), Arc::new(pass) as ArrayRef),

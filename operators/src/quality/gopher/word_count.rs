@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::non_symbol_words;
 use crate::Result;
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
 
 pub const COUNT_COLUMN: &str = "gopher_word_count";
 pub const PASS_COLUMN: &str = "gopher_word_count_pass";
@@ -28,7 +28,7 @@ pub struct WordCountParams {
     pub min_words: u64,
     #[serde(default = "default_max")]
     pub max_words: u64,
-    #[serde(default = "default_text")]
+    #[serde(default = "default_text_column")]
     pub text_column: String,
 }
 
@@ -37,9 +37,6 @@ fn default_min() -> u64 {
 }
 fn default_max() -> u64 {
     100_000
-}
-fn default_text() -> String {
-    "text".into()
 }
 
 #[derive(Debug)]
@@ -97,7 +94,7 @@ impl Operator for GopherWordCount {
         let fields = self.output_fields();
         with_columns(
             Self::NAME,
-            batch,
+            &batch,
             vec![
                 (fields[0].clone(), Arc::new(counts) as ArrayRef),
                 (fields[1].clone(), Arc::new(pass) as ArrayRef),
@@ -113,10 +110,10 @@ mod tests {
 
     use super::*;
 
-    fn passes(texts: Vec<String>, params: serde_json::Value) -> Vec<(u64, bool)> {
+    fn passes(texts: Vec<String>, params: &serde_json::Value) -> Vec<(u64, bool)> {
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(texts))]).unwrap();
-        let out = GopherWordCount::new(&params).unwrap().apply(batch).unwrap();
+        let out = GopherWordCount::new(params).unwrap().apply(batch).unwrap();
         let counts = out.column(1).as_primitive::<arrow::datatypes::UInt64Type>();
         let pass = out.column(2).as_boolean();
         (0..out.num_rows())
@@ -132,18 +129,18 @@ mod tests {
     fn edges_of_the_default_range() {
         let got = passes(
             vec![words(49), words(50), words(51), String::new()],
-            serde_json::Value::Null,
+            &serde_json::Value::Null,
         );
         assert_eq!(got, vec![(49, false), (50, true), (51, true), (0, false)]);
     }
 
     #[test]
     fn symbols_are_not_words_and_other_scripts_are() {
-        let text = format!("{} -- ... |", vec!["слово"; 3].join(" "));
+        let text = format!("{} -- ... |", ["слово"; 3].join(" "));
         assert_eq!(word_count(&text), 3);
         let got = passes(
             vec![words(11)],
-            serde_json::json!({"min_words": 5, "max_words": 10}),
+            &serde_json::json!({"min_words": 5, "max_words": 10}),
         );
         assert_eq!(got, vec![(11, false)]);
     }

@@ -6,6 +6,7 @@
 mod commands;
 mod progress_bars;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
@@ -67,8 +69,8 @@ fn main() -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
     let progress = progress_bars::BarProgress::new(cli.quiet);
     let result = match cli.command {
-        Command::Demo(args) => commands::demo::run(args, &progress),
-        Command::GenCorpus(args) => commands::gen_corpus::run(args, &progress),
+        Command::Demo(args) => commands::demo::run(&args, &progress),
+        Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
         Command::Report(args) => commands::report::run(args),
         Command::Shards(args) => commands::shards::run(args),

@@ -41,8 +41,10 @@ impl Progress for BarProgress {
             None => {
                 let bar = ProgressBar::new_spinner();
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix:>18} {spinner} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    ProgressStyle::with_template(&format!(
+                        "{{prefix:>18}} {{spinner}} {{pos}} {unit} ({{per_sec}}, {{elapsed}})"
+                    ))
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.enable_steady_tick(std::time::Duration::from_millis(120));
                 bar

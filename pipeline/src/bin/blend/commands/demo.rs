@@ -25,7 +25,7 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
-pub fn run(args: DemoArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+pub fn run(args: &DemoArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     anyhow::ensure!(args.docs > 0, "--docs must be at least 1");
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
