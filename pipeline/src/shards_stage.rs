@@ -1,6 +1,6 @@
 //! Token shards for the output documents: each document is tokenized (EOS appended) and
-//! written, in the corpus's stable order, to Megatron `.bin`/`.idx` shards of at most
-//! `max_tokens_per_shard` tokens under `out/shards/`, with `manifest.json`. The natural
+//! written, in the corpus's stable order, to Megatron `.bin`/`.idx` shards (`train_NNNNN`) of
+//! at most `max_tokens_per_shard` tokens under `out/shards/`, with `manifest.json`. The natural
 //! mixture (domain weights = token shares) goes to `out/mixture.json`. The folder is written
 //! under a temporary name and renamed, so a half-written shard set is never trusted.
 
@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use arrow::array::Array;
 use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
-    FileEntry, MANIFEST_FILE, MegatronWriter, ShardEntry, ShardManifest, TokenDtype, verify_shards,
+    MANIFEST_FILE, MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter, TokenDtype,
+    verify_shards,
 };
-use blend_datasets::{SOURCE_COLUMN, TEXT_COLUMN};
+use blend_datasets::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
 use blend_mixers::{DomainStats, Mixture, natural_mixture};
 use blend_operators::operator::string_column;
 use datafusion::prelude::SessionContext;
@@ -26,7 +27,6 @@ use crate::{BLEND_VERSION, PipelineError, Result};
 
 pub const SHARDS_DIR: &str = "shards";
 pub const MIXTURE_FILE: &str = "mixture.json";
-pub const SHARD_FORMAT: &str = "megatron-mmidx";
 
 #[derive(Debug, Clone)]
 pub struct ShardsOutcome {
@@ -35,46 +35,6 @@ pub struct ShardsOutcome {
     pub mixture: Mixture,
     pub mixture_path: PathBuf,
     pub cached: bool,
-}
-
-#[derive(Debug, Default)]
-struct DomainCounts {
-    documents: BTreeMap<String, u64>,
-    tokens: BTreeMap<String, u64>,
-}
-
-impl DomainCounts {
-    fn add(&mut self, domain: &str, tokens: u64) {
-        *self.documents.entry(domain.to_string()).or_default() += 1;
-        *self.tokens.entry(domain.to_string()).or_default() += tokens;
-    }
-}
-
-struct OpenShard {
-    prefix: String,
-    writer: MegatronWriter,
-    counts: DomainCounts,
-}
-
-fn close_shard(shard: OpenShard) -> Result<ShardEntry> {
-    let written = shard.writer.finish()?;
-    Ok(ShardEntry {
-        bin: FileEntry {
-            path: format!("{}.bin", shard.prefix),
-            bytes: written.bin_bytes,
-            sha256: written.bin_sha256,
-        },
-        idx: FileEntry {
-            path: format!("{}.idx", shard.prefix),
-            bytes: written.idx_bytes,
-            sha256: written.idx_sha256,
-        },
-        prefix: shard.prefix,
-        documents: written.documents,
-        tokens: written.tokens,
-        documents_per_domain: shard.counts.documents,
-        tokens_per_domain: shard.counts.tokens,
-    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -154,6 +114,19 @@ pub async fn write_shards(
     })
 }
 
+/// The column holding each document's domain: `configured` when the documents have it,
+/// else `source` (with a warning).
+pub fn domain_column(schema: &arrow::datatypes::Schema, configured: &str) -> String {
+    if schema.column_with_name(configured).is_some() {
+        configured.to_string()
+    } else {
+        tracing::warn!(
+            "the output documents have no `{configured}` column; using `{SOURCE_COLUMN}` as the domain"
+        );
+        SOURCE_COLUMN.to_string()
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_into(
     ctx: &SessionContext,
@@ -167,73 +140,52 @@ async fn write_into(
     progress: &dyn Progress,
 ) -> Result<(ShardManifest, Mixture)> {
     const STAGE: &str = "shards";
+    const SPLIT: &str = "train";
     let dtype = TokenDtype::for_vocab_size(tokenizer.info.vocab_size as usize);
     let eos_id = tokenizer.info.eos_id;
     let mut stream =
         crate::session::stream_parts(ctx, STAGE, docs_dir, &docs_manifest.parts).await?;
-    let domain_column = if stream
-        .schema()
-        .column_with_name(&output.domain_column)
-        .is_some()
-    {
-        output.domain_column.clone()
-    } else {
-        tracing::warn!(
-            "the output documents have no `{}` column; using `{SOURCE_COLUMN}` as the domain",
-            output.domain_column
-        );
-        SOURCE_COLUMN.to_string()
-    };
+    let domain_column = domain_column(&stream.schema(), &output.domain_column);
     let task = progress.start("tokenize + shards", Some(docs_manifest.rows_out), "docs");
-    let mut shards: Vec<ShardEntry> = Vec::new();
-    let mut current: Option<OpenShard> = None;
-    let mut totals = DomainCounts::default();
+    let formats = [ShardFormat::Megatron];
+    let mut writer = SplitWriter::new(
+        tmp,
+        SPLIT,
+        &formats,
+        dtype,
+        output.max_tokens_per_shard,
+        None,
+    );
+    let mut documents_per_domain: BTreeMap<String, u64> = BTreeMap::new();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
         let texts = string_column(STAGE, &batch, TEXT_COLUMN)
+            .map_err(|e| PipelineError::operator(STAGE, e))?;
+        let ids = string_column(STAGE, &batch, ID_COLUMN)
             .map_err(|e| PipelineError::operator(STAGE, e))?;
         let domains = string_column(STAGE, &batch, &domain_column)
             .map_err(|e| PipelineError::operator(STAGE, e))?;
         let text_refs: Vec<&str> = (0..texts.len()).map(|i| texts.value(i)).collect();
         let encoded = encode_documents(&tokenizer.tokenizer, &text_refs, eos_id)?;
         for (row, tokens) in encoded.iter().enumerate() {
-            let full = current
-                .as_ref()
-                .is_some_and(|s| s.writer.tokens() >= output.max_tokens_per_shard);
-            if full {
-                shards.push(close_shard(current.take().expect("shard is open"))?);
-            }
-            if current.is_none() {
-                let prefix = format!("shard_{:05}", shards.len());
-                let writer = MegatronWriter::create(&tmp.join(&prefix), dtype)?;
-                current = Some(OpenShard {
-                    prefix,
-                    writer,
-                    counts: DomainCounts::default(),
-                });
-            }
-            let shard = current.as_mut().expect("shard is open");
             let domain = if domains.is_null(row) {
                 "unknown"
             } else {
                 domains.value(row)
             };
-            shard.writer.add_document(tokens)?;
-            shard.counts.add(domain, tokens.len() as u64);
-            totals.add(domain, tokens.len() as u64);
+            writer.add_document(tokens, ids.value(row), domain)?;
+            *documents_per_domain.entry(domain.to_string()).or_default() += 1;
         }
         task.advance(batch.num_rows() as u64);
     }
-    if let Some(shard) = current.take() {
-        shards.push(close_shard(shard)?);
-    }
+    let (shards, split) = writer.finish()?;
     task.finish(&format!("{} shards", shards.len()));
-    let domain_stats: Vec<DomainStats> = totals
-        .tokens
+    let domain_stats: Vec<DomainStats> = split
+        .tokens_per_domain
         .iter()
         .map(|(domain, tokens)| DomainStats {
             domain: domain.clone(),
-            documents: totals.documents[domain],
+            documents: documents_per_domain[domain],
             tokens: *tokens,
         })
         .collect();
@@ -245,19 +197,19 @@ async fn write_into(
     );
     let mixture = natural_mixture(&domain_stats, seed, inputs)?;
     let manifest = ShardManifest {
-        manifest_version: 1,
+        manifest_version: MANIFEST_VERSION,
         created_by: format!("blend {BLEND_VERSION}"),
-        format: SHARD_FORMAT.into(),
+        formats: formats.to_vec(),
         dtype,
+        sequence_length: None,
         tokenizer: tokenizer.info.clone(),
         mixture_sha256: mixture.sha256(),
         seed,
         run_key: run_key.to_string(),
         eos_appended: true,
-        total_documents: shards.iter().map(|s| s.documents).sum(),
-        total_tokens: shards.iter().map(|s| s.tokens).sum(),
-        documents_per_domain: totals.documents,
-        tokens_per_domain: totals.tokens,
+        total_documents: split.documents,
+        total_tokens: split.tokens,
+        splits: BTreeMap::from([(SPLIT.to_string(), split)]),
         shards,
     };
     Ok((manifest, mixture))

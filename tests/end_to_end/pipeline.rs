@@ -133,7 +133,7 @@ fn demo_pipeline_on_2000_synthetic_documents() {
     let kept_texts = strings(&kept, "text");
     let mut read_back = Vec::new();
     for shard in &manifest.shards {
-        let reader = MegatronReader::open(&outcome.shards_dir.join(&shard.prefix)).unwrap();
+        let reader = MegatronReader::open(&outcome.shards_dir.join(&shard.name)).unwrap();
         assert_eq!(reader.sequences() as u64, shard.documents);
         read_back.extend((0..reader.sequences()).map(|i| reader.sequence(i)));
     }
@@ -216,7 +216,7 @@ fn demo_pipeline_on_2000_synthetic_documents() {
     let hashes = |m: &ShardManifest| {
         m.shards
             .iter()
-            .map(|s| (s.bin.sha256.clone(), s.idx.sha256.clone()))
+            .flat_map(|s| s.files.iter().map(|f| f.sha256.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(hashes(&fresh_manifest), hashes(&manifest));
