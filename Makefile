@@ -4,6 +4,7 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/blend/target
 TOOLS_DIR ?= $(HOME)/.cache/blend/tools
 export PATH := $(TOOLS_DIR)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
+export BLEND_PYTHON ?= $(TOOLS_DIR)/venv/bin/python
 DEMO_DOCS ?= 20000
 DEMO_OUT ?= blend-demo
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing blend needs, and nothing twice: the pinned Rust
 # toolchain (linked to the machine's stable when that is the same release), libclang-dev
-# (bindgen, for LightGBM's bindings) and cmake >= 3.28 (LightGBM's C++ build, from PyPI into
-# a tools venv outside the clone). Safe to run any number of times.
+# (bindgen, for LightGBM's bindings), cmake >= 3.28 (LightGBM's C++ build) and numpy (the
+# tests' independent shard reader), both from PyPI into a tools venv outside the clone.
+# Safe to run any number of times.
 set -euo pipefail
 
 TOOLCHAIN=1.95.0
@@ -44,4 +45,12 @@ if ! { command -v cmake >/dev/null 2>&1 && cmake_ok cmake; } && ! cmake_ok "$TOO
   python3 -m venv "$TOOLS_DIR/venv"
   "$TOOLS_DIR/venv/bin/pip" install -q --disable-pip-version-check "cmake>=3.28"
 fi
-say "ok (rust $TOOLCHAIN, libclang-dev, cmake >= 3.28)"
+# numpy in the same tools venv, for the tests' independent shard reader
+# (tests/external/read_shards.py); without it that check is skipped, saying so.
+if ! "$TOOLS_DIR/venv/bin/python" -c "import numpy" >/dev/null 2>&1; then
+  say "installing numpy into $TOOLS_DIR/venv"
+  [ -x "$TOOLS_DIR/venv/bin/python" ] || python3 -m venv "$TOOLS_DIR/venv"
+  "$TOOLS_DIR/venv/bin/pip" install -q --disable-pip-version-check numpy \
+    || say "could not install numpy; the numpy shard reader test will be skipped"
+fi
+say "ok (rust $TOOLCHAIN, libclang-dev, cmake >= 3.28, numpy)"

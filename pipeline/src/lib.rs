@@ -6,6 +6,7 @@ pub mod config;
 pub mod dag;
 pub mod demo;
 pub mod error;
+pub mod final_shards;
 pub mod progress;
 pub mod read_stage;
 pub mod report;

@@ -2,6 +2,7 @@
 //! readers, and (when present) the shared real data.
 
 mod bad_input;
+mod final_shards;
 mod pipeline;
 mod readers;
 mod shared_data;

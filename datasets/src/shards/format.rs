@@ -48,7 +48,7 @@ impl ShardFormat {
 enum FormatWriter {
     Megatron(MegatronWriter),
     Flat(FlatWriter, ShardFormat),
-    Parquet(ParquetTokenWriter),
+    Parquet(Box<ParquetTokenWriter>),
 }
 
 impl std::fmt::Debug for FormatWriter {
@@ -97,10 +97,12 @@ impl ShardSetWriter {
                     FlatWriter::create(&dir.join(format!("{name}.llmc.bin")), FlatLayout::Llmc)?,
                     format,
                 ),
-                ShardFormat::Parquet => FormatWriter::Parquet(ParquetTokenWriter::create(
-                    &dir.join(format!("{name}.parquet")),
-                    with_documents,
-                )?),
+                ShardFormat::Parquet => {
+                    FormatWriter::Parquet(Box::new(ParquetTokenWriter::create(
+                        &dir.join(format!("{name}.parquet")),
+                        with_documents,
+                    )?))
+                }
             });
         }
         Ok(Self {

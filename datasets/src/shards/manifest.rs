@@ -165,30 +165,28 @@ pub fn verify_shards(dir: &Path) -> Result<VerifiedShards> {
                     shard.sequences,
                 ));
             }
-            if format.keeps_sequences()
+            let unpacked_with_eos = format.keeps_sequences()
                 && manifest.eos_appended
-                && manifest.sequence_length.is_none()
-            {
-                if let Some(index) = sequences
+                && manifest.sequence_length.is_none();
+            if unpacked_with_eos
+                && let Some(index) = sequences
                     .iter()
                     .position(|s| s.last() != Some(&manifest.tokenizer.eos_id))
-                {
-                    return Err(DatasetError::invalid(
-                        &path,
-                        format!("{} sequence {index} does not end in EOS", format.name()),
-                    ));
-                }
+            {
+                return Err(DatasetError::invalid(
+                    &path,
+                    format!("{} sequence {index} does not end in EOS", format.name()),
+                ));
             }
             if let Some(length) = manifest
                 .sequence_length
                 .filter(|_| format.keeps_sequences())
+                && let Some(index) = sequences.iter().position(|s| s.len() as u64 != length)
             {
-                if let Some(index) = sequences.iter().position(|s| s.len() as u64 != length) {
-                    return Err(DatasetError::invalid(
-                        &path,
-                        format!("{} sequence {index} is not {length} tokens", format.name()),
-                    ));
-                }
+                return Err(DatasetError::invalid(
+                    &path,
+                    format!("{} sequence {index} is not {length} tokens", format.name()),
+                ));
             }
             let flat = sequences.concat();
             if flat.len() as u64 != shard.tokens {

@@ -40,7 +40,7 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Rebuild report.html from a finished run's work or output folder.
     Report(commands::report::ReportArgs),
-    /// Work with token shard folders.
+    /// Final token shards drawn by a mixture to a token budget (`blend shards --mixture M --tokens 2B --out DIR`), or `blend shards verify DIR`.
     Shards(commands::shards::ShardsArgs),
 }
 
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
         Command::Report(args) => commands::report::run(args),
-        Command::Shards(args) => commands::shards::run(args),
+        Command::Shards(args) => commands::shards::run(args, &progress),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
