@@ -13,8 +13,10 @@ DEMO_OUT ?= blend-demo
 prereqs:
 	@bash scripts/prereqs.sh
 
+# Builds every target, as `make test` does: building the binary alone resolves dependency
+# features differently (dev-dependencies drop out) and would compile datafusion a second time.
 build: prereqs
-	cargo build --bin blend
+	cargo build --workspace --all-targets
 
 demo: build
 	$(CARGO_TARGET_DIR)/debug/blend demo --docs $(DEMO_DOCS) --out $(DEMO_OUT)

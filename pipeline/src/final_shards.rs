@@ -13,16 +13,13 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use arrow::array::Array;
 use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
     DomainDocuments, MANIFEST_FILE, MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter,
     TokenDtype, plan_selection,
 };
-use blend_datasets::{ID_COLUMN, TEXT_COLUMN};
 use blend_kernels::SeededRng;
 use blend_mixers::Mixture;
-use blend_operators::operator::string_column;
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -31,7 +28,7 @@ use crate::session::{new_session, stream_parts};
 use crate::shards_stage::domain_column;
 use crate::stage_cache::load_verified;
 use crate::summary::RunSummary;
-use crate::tokenize::{LoadedTokenizer, TOKENIZER_FILE, encode_documents, load_tokenizer};
+use crate::tokenize::{LoadedTokenizer, TOKENIZER_FILE, encode_batch, load_tokenizer};
 use crate::{BLEND_VERSION, PipelineError, Result};
 
 pub const TRAIN_SPLIT: &str = "train";
@@ -145,6 +142,14 @@ pub async fn build_final_shards(
         )));
     }
 
+    let holds_other_files = !request.out.join(MANIFEST_FILE).exists()
+        && std::fs::read_dir(&request.out).is_ok_and(|mut entries| entries.next().is_some());
+    if holds_other_files {
+        return Err(PipelineError::Invalid(format!(
+            "{} exists and is not a blend shard folder; choose another --out",
+            request.out.display()
+        )));
+    }
     let parent = request
         .out
         .parent()
@@ -186,17 +191,6 @@ pub async fn build_final_shards(
         }
     };
     if request.out.exists() {
-        if !request.out.join(MANIFEST_FILE).exists()
-            && std::fs::read_dir(&request.out)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(PipelineError::Invalid(format!(
-                "{} exists and is not a blend shard folder; choose another --out",
-                request.out.display()
-            )));
-        }
         std::fs::remove_dir_all(&request.out).map_err(|e| PipelineError::io(&request.out, e))?;
     }
     std::fs::rename(&tmp, &request.out).map_err(|e| PipelineError::io(&request.out, e))?;
@@ -390,33 +384,21 @@ async fn tokenize_into(
     let task = progress.start("tokenize", Some(docs_manifest.rows_out), "docs");
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
-        let texts = string_column(STAGE, &batch, TEXT_COLUMN)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let ids = string_column(STAGE, &batch, ID_COLUMN)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let domains = string_column(STAGE, &batch, &domain_column)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let text_refs: Vec<&str> = (0..texts.len()).map(|i| texts.value(i)).collect();
-        let encoded = encode_documents(&tokenizer.tokenizer, &text_refs, tokenizer.info.eos_id)?;
-        for (row, tokens) in encoded.iter().enumerate() {
+        let encoded = encode_batch(STAGE, &batch, tokenizer, &domain_column)?;
+        for (row, tokens) in encoded.tokens.iter().enumerate() {
             let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
             out.write_all(&bytes)
                 .map_err(|e| PipelineError::io(token_path, e))?;
-            let domain = if domains.is_null(row) {
-                "unknown"
-            } else {
-                domains.value(row)
-            };
-            let domain_index = index.domain_index(domain, &mut lookup);
+            let domain_index = index.domain_index(encoded.domain(row), &mut lookup);
             index.offsets.push(offset);
             index.lengths.push(u32::try_from(tokens.len()).map_err(|_| {
                 PipelineError::Invalid(format!(
                     "document {} has more than 2^32 tokens",
-                    ids.value(row)
+                    encoded.ids.value(row)
                 ))
             })?);
             index.domains.push(domain_index);
-            index.ids.push(ids.value(row).to_string());
+            index.ids.push(encoded.ids.value(row).to_string());
             index
                 .valid
                 .push(valid_rng.bernoulli(request.valid_fraction));

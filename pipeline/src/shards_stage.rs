@@ -7,22 +7,20 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::Array;
+use blend_datasets::SOURCE_COLUMN;
 use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
     MANIFEST_FILE, MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter, TokenDtype,
     verify_shards,
 };
-use blend_datasets::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
 use blend_mixers::{DomainStats, Mixture, natural_mixture};
-use blend_operators::operator::string_column;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::config::OutputConfig;
 use crate::progress::Progress;
 use crate::stage_cache::{StageManifest, stage_hash};
-use crate::tokenize::{LoadedTokenizer, encode_documents};
+use crate::tokenize::{LoadedTokenizer, encode_batch};
 use crate::{BLEND_VERSION, PipelineError, Result};
 
 pub const SHARDS_DIR: &str = "shards";
@@ -142,7 +140,6 @@ async fn write_into(
     const STAGE: &str = "shards";
     const SPLIT: &str = "train";
     let dtype = TokenDtype::for_vocab_size(tokenizer.info.vocab_size as usize);
-    let eos_id = tokenizer.info.eos_id;
     let mut stream =
         crate::session::stream_parts(ctx, STAGE, docs_dir, &docs_manifest.parts).await?;
     let domain_column = domain_column(&stream.schema(), &output.domain_column);
@@ -159,21 +156,10 @@ async fn write_into(
     let mut documents_per_domain: BTreeMap<String, u64> = BTreeMap::new();
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
-        let texts = string_column(STAGE, &batch, TEXT_COLUMN)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let ids = string_column(STAGE, &batch, ID_COLUMN)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let domains = string_column(STAGE, &batch, &domain_column)
-            .map_err(|e| PipelineError::operator(STAGE, e))?;
-        let text_refs: Vec<&str> = (0..texts.len()).map(|i| texts.value(i)).collect();
-        let encoded = encode_documents(&tokenizer.tokenizer, &text_refs, eos_id)?;
-        for (row, tokens) in encoded.iter().enumerate() {
-            let domain = if domains.is_null(row) {
-                "unknown"
-            } else {
-                domains.value(row)
-            };
-            writer.add_document(tokens, ids.value(row), domain)?;
+        let encoded = encode_batch(STAGE, &batch, tokenizer, &domain_column)?;
+        for (row, tokens) in encoded.tokens.iter().enumerate() {
+            let domain = encoded.domain(row);
+            writer.add_document(tokens, encoded.ids.value(row), domain)?;
             *documents_per_domain.entry(domain.to_string()).or_default() += 1;
         }
         task.advance(batch.num_rows() as u64);

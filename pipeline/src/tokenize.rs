@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use blend_datasets::TEXT_COLUMN;
+use arrow::array::{Array, RecordBatch, StringArray};
 use blend_datasets::files::sha256_file;
 use blend_datasets::shards::TokenizerInfo;
+use blend_datasets::{ID_COLUMN, TEXT_COLUMN};
 use blend_kernels::SeededRng;
 use blend_operators::operator::string_column;
 use datafusion::prelude::SessionContext;
@@ -170,6 +171,44 @@ pub async fn prepare_tokenizer(
     let mut loaded = load_tokenizer(&dir.join(TOKENIZER_FILE), &config.eos_token, Some(name))?;
     loaded.trained = true;
     Ok(loaded)
+}
+
+/// One batch of documents, tokenized: ids, domains and tokens (EOS appended) per row.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    pub ids: StringArray,
+    pub domains: StringArray,
+    pub tokens: Vec<Vec<u32>>,
+}
+
+impl EncodedBatch {
+    /// The domain of `row` (`unknown` when null).
+    pub fn domain(&self, row: usize) -> &str {
+        if self.domains.is_null(row) {
+            "unknown"
+        } else {
+            self.domains.value(row)
+        }
+    }
+}
+
+/// Tokenizes the `text` of every row of `batch`, reading ids and `domain_column` beside.
+pub fn encode_batch(
+    stage: &str,
+    batch: &RecordBatch,
+    tokenizer: &LoadedTokenizer,
+    domain_column: &str,
+) -> Result<EncodedBatch> {
+    let column = |name: &str| {
+        string_column(stage, batch, name).map_err(|e| PipelineError::operator(stage, e))
+    };
+    let texts = column(TEXT_COLUMN)?;
+    let text_refs: Vec<&str> = (0..texts.len()).map(|i| texts.value(i)).collect();
+    Ok(EncodedBatch {
+        ids: column(ID_COLUMN)?,
+        domains: column(domain_column)?,
+        tokens: encode_documents(&tokenizer.tokenizer, &text_refs, tokenizer.info.eos_id)?,
+    })
 }
 
 /// Token ids of each text with EOS appended, in parallel, in input order.
