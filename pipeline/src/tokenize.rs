@@ -10,6 +10,7 @@ use blend_datasets::files::sha256_file;
 use blend_datasets::shards::TokenizerInfo;
 use blend_datasets::{ID_COLUMN, TEXT_COLUMN};
 use blend_kernels::SeededRng;
+use blend_kernels::byte_level_bpe::ByteLevelBpe;
 use blend_operators::operator::string_column;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
@@ -31,6 +32,8 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 #[derive(Debug)]
 pub struct LoadedTokenizer {
     pub tokenizer: Tokenizer,
+    /// The fast encoder, when the tokenizer is a plain GPT-2-style byte-level BPE.
+    pub fast: Option<FastEncoder>,
     pub info: TokenizerInfo,
     pub path: PathBuf,
     pub trained: bool,
@@ -59,7 +62,17 @@ pub fn load_tokenizer(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "tokenizer".into())
     });
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).map_err(|e| PipelineError::io(path, e))?)
+            .map_err(|e| tokenizer_error(path, e))?;
+    let fast = FastEncoder::from_tokenizer_json(&json);
+    tracing::debug!(
+        "{}: fast byte-level BPE path {}",
+        path.display(),
+        if fast.is_some() { "on" } else { "off" }
+    );
     Ok(LoadedTokenizer {
+        fast,
         info: TokenizerInfo {
             name,
             sha256: sha256_file(path)?,
@@ -207,23 +220,110 @@ pub fn encode_batch(
     Ok(EncodedBatch {
         ids: column(ID_COLUMN)?,
         domains: column(domain_column)?,
-        tokens: encode_documents(&tokenizer.tokenizer, &text_refs, tokenizer.info.eos_id)?,
+        tokens: encode_documents(tokenizer, &text_refs, tokenizer.info.eos_id)?,
     })
+}
+
+/// blend's encoder for GPT-2-style byte-level BPE tokenizers (`blend_kernels::ByteLevelBpe`):
+/// the same tokens as `tokenizers`, faster. Documents containing an added token's text (such
+/// as `<|endoftext|>`) go through `tokenizers`, which splits those out first.
+#[derive(Debug)]
+pub struct FastEncoder {
+    bpe: ByteLevelBpe,
+    added_tokens: Vec<String>,
+}
+
+fn is_null_or(value: &serde_json::Value, allowed: &[serde_json::Value]) -> bool {
+    value.is_null() || allowed.contains(value)
+}
+
+impl FastEncoder {
+    /// `Some` when `json` is a byte-level BPE this encoder reproduces exactly: no normalizer,
+    /// a `ByteLevel` pre-tokenizer with GPT-2's pattern and no prefix space, and a BPE model
+    /// without dropout, affixes, byte fallback or whole-word shortcuts.
+    pub fn from_tokenizer_json(json: &serde_json::Value) -> Option<Self> {
+        use serde_json::Value;
+        let pre = &json["pre_tokenizer"];
+        let model = &json["model"];
+        let eligible = json["normalizer"].is_null()
+            && pre["type"] == "ByteLevel"
+            && pre["add_prefix_space"] == false
+            && is_null_or(&pre["use_regex"], &[Value::Bool(true)])
+            && is_null_or(&model["type"], &[Value::from("BPE")])
+            && model["dropout"].is_null()
+            && is_null_or(&model["continuing_subword_prefix"], &[Value::from("")])
+            && is_null_or(&model["end_of_word_suffix"], &[Value::from("")])
+            && is_null_or(&model["byte_fallback"], &[Value::Bool(false)])
+            && is_null_or(&model["ignore_merges"], &[Value::Bool(false)]);
+        if !eligible {
+            return None;
+        }
+        let vocab: std::collections::HashMap<String, u32> = model["vocab"]
+            .as_object()?
+            .iter()
+            .map(|(token, id)| Some((token.clone(), u32::try_from(id.as_u64()?).ok()?)))
+            .collect::<Option<_>>()?;
+        let merges: Vec<(String, String)> = model["merges"]
+            .as_array()?
+            .iter()
+            .map(|merge| match merge {
+                Value::String(pair) => pair
+                    .split_once(' ')
+                    .map(|(a, b)| (a.to_string(), b.to_string())),
+                Value::Array(pair) if pair.len() == 2 => {
+                    Some((pair[0].as_str()?.to_string(), pair[1].as_str()?.to_string()))
+                }
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let added_tokens = json["added_tokens"]
+            .as_array()
+            .map(|tokens| {
+                tokens
+                    .iter()
+                    .filter_map(|t| t["content"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self {
+            bpe: ByteLevelBpe::new(&vocab, &merges).ok()?,
+            added_tokens,
+        })
+    }
+
+    /// The tokens of `text`, or `None` when it holds an added token's text.
+    pub fn encode(&self, text: &str) -> Option<Vec<u32>> {
+        if self
+            .added_tokens
+            .iter()
+            .any(|token| text.contains(token.as_str()))
+        {
+            return None;
+        }
+        let mut tokens = Vec::with_capacity(text.len() / 3);
+        self.bpe.encode(text, &mut tokens);
+        Some(tokens)
+    }
 }
 
 /// Token ids of each text with EOS appended, in parallel, in input order.
 pub fn encode_documents(
-    tokenizer: &Tokenizer,
+    tokenizer: &LoadedTokenizer,
     texts: &[&str],
     eos_id: u32,
 ) -> Result<Vec<Vec<u32>>> {
     texts
         .par_iter()
         .map(|text| {
-            let encoding = tokenizer
-                .encode_fast(*text, false)
-                .map_err(|e| PipelineError::Tokenizer(e.to_string()))?;
-            let mut ids = encoding.get_ids().to_vec();
+            let mut ids = match tokenizer.fast.as_ref().and_then(|fast| fast.encode(text)) {
+                Some(ids) => ids,
+                None => tokenizer
+                    .tokenizer
+                    .encode_fast(*text, false)
+                    .map_err(|e| PipelineError::Tokenizer(e.to_string()))?
+                    .get_ids()
+                    .to_vec(),
+            };
             ids.push(eos_id);
             Ok(ids)
         })
@@ -255,8 +355,8 @@ mod tests {
         );
         let loaded = load_tokenizer(&path, "<|endoftext|>", None).unwrap();
         assert!(loaded.info.vocab_size <= 400);
-        let ids =
-            encode_documents(&loaded.tokenizer, &["the lazy dog ✓"], loaded.info.eos_id).unwrap();
+        assert!(loaded.fast.is_some(), "blend's own BPE takes the fast path");
+        let ids = encode_documents(&loaded, &["the lazy dog ✓"], loaded.info.eos_id).unwrap();
         assert_eq!(*ids[0].last().unwrap(), loaded.info.eos_id);
         let decoded = loaded
             .tokenizer
