@@ -13,7 +13,6 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
     DomainDocuments, MANIFEST_FILE, MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter,
     TokenDtype, plan_selection,
@@ -26,7 +25,7 @@ use serde::Serialize;
 use crate::progress::Progress;
 use crate::session::{new_session, stream_parts};
 use crate::shards_stage::domain_column;
-use crate::stage_cache::load_verified;
+use crate::stage_cache::{PendingStage, load_verified};
 use crate::summary::RunSummary;
 use crate::tokenize::{LoadedTokenizer, TOKENIZER_FILE, encode_batch, load_tokenizer};
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -150,27 +149,7 @@ pub async fn build_final_shards(
             request.out.display()
         )));
     }
-    let parent = request
-        .out
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    std::fs::create_dir_all(if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        &parent
-    })
-    .map_err(|e| PipelineError::io(&parent, e))?;
-    let name = request
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "shards".into());
-    let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
+    let pending = PendingStage::begin(request.out.clone())?;
     let result = write_final(
         request,
         &mixture,
@@ -179,21 +158,18 @@ pub async fn build_final_shards(
         &tokenizer,
         seed,
         dtype,
-        &tmp,
+        &pending.tmp,
         progress,
     )
     .await;
     let manifest = match result {
         Ok(manifest) => manifest,
         Err(error) => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            pending.abandon();
             return Err(error);
         }
     };
-    if request.out.exists() {
-        std::fs::remove_dir_all(&request.out).map_err(|e| PipelineError::io(&request.out, e))?;
-    }
-    std::fs::rename(&tmp, &request.out).map_err(|e| PipelineError::io(&request.out, e))?;
+    pending.commit(&manifest.to_json())?;
     Ok(manifest)
 }
 
@@ -354,7 +330,6 @@ async fn write_final(
         splits,
         shards,
     };
-    write_atomic(&tmp.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
     Ok(manifest)
 }
 

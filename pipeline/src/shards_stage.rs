@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use blend_datasets::SOURCE_COLUMN;
 use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
-    MANIFEST_FILE, MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter, TokenDtype,
-    verify_shards,
+    MANIFEST_VERSION, ShardFormat, ShardManifest, SplitWriter, TokenDtype, verify_shards,
 };
 use blend_mixers::{DomainStats, Mixture, natural_mixture};
 use datafusion::prelude::SessionContext;
@@ -19,7 +18,7 @@ use futures::StreamExt;
 
 use crate::config::OutputConfig;
 use crate::progress::Progress;
-use crate::stage_cache::{StageManifest, stage_hash};
+use crate::stage_cache::{PendingStage, StageManifest, stage_hash};
 use crate::tokenize::{LoadedTokenizer, encode_batch};
 use crate::{BLEND_VERSION, PipelineError, Result};
 
@@ -72,12 +71,7 @@ pub async fn write_shards(
             Err(error) => tracing::warn!("existing shards do not verify ({error}); rewriting them"),
         }
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| PipelineError::io(out_dir, e))?;
-    let tmp = out_dir.join(format!(".tmp-{SHARDS_DIR}-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
+    let pending = PendingStage::begin(dir)?;
     let result = write_into(
         ctx,
         docs_dir,
@@ -86,23 +80,19 @@ pub async fn write_shards(
         output,
         seed,
         &run_key,
-        &tmp,
+        &pending.tmp,
         progress,
     )
     .await;
     let (manifest, mixture) = match result {
         Ok(written) => written,
         Err(error) => {
-            let _ = std::fs::remove_dir_all(&tmp);
+            pending.abandon();
             return Err(error);
         }
     };
     write_atomic(&mixture_path, mixture.to_json().as_bytes())?;
-    write_atomic(&tmp.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(|e| PipelineError::io(&dir, e))?;
+    let dir = pending.commit(&manifest.to_json())?;
     Ok(ShardsOutcome {
         dir,
         manifest,
