@@ -148,11 +148,15 @@ pub async fn run_pipeline(
     if shards.cached {
         cached.push("shards".to_string());
     }
-    std::fs::copy(
-        &tokenizer.path,
-        out_dir.join(crate::tokenize::TOKENIZER_FILE),
-    )
-    .map_err(|e| PipelineError::io(out_dir, e))?;
+    let tokenizer_copy = out_dir.join(crate::tokenize::TOKENIZER_FILE);
+    let same_file = matches!(
+        (tokenizer.path.canonicalize(), tokenizer_copy.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    );
+    if !same_file {
+        std::fs::copy(&tokenizer.path, &tokenizer_copy)
+            .map_err(|e| PipelineError::io(&tokenizer_copy, e))?;
+    }
 
     let summary = RunSummary {
         pipeline: config.pipeline.name.clone(),

@@ -236,3 +236,24 @@ fn synthetic_corpus_is_byte_identical_for_a_seed() {
     let other = synthetic_corpus(tempfile::tempdir().unwrap().path(), 300, 4);
     assert_ne!(first.parts[0].sha256, other.parts[0].sha256);
 }
+
+#[test]
+fn reusing_the_output_tokenizer_in_place_leaves_it_intact() {
+    let root = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(root.path(), 300, 5);
+    let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 5);
+    let first = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
+    let tokenizer_path = first.summary.out_dir.join("tokenizer.json");
+    let bytes = std::fs::read(&tokenizer_path).unwrap();
+    config.tokenizer.path = Some(tokenizer_path.clone());
+    let second = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
+    assert_eq!(
+        std::fs::read(&tokenizer_path).unwrap(),
+        bytes,
+        "copying a file onto itself must not truncate it"
+    );
+    assert_eq!(
+        second.summary.shards.total_tokens,
+        first.summary.shards.total_tokens
+    );
+}
