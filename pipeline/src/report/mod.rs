@@ -65,6 +65,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.warn{background:#fff4e5;border-left:4px solid #e67e22;padding:.5rem 1rem;margin:.5rem 0}\
 .muted{color:#666;font-size:.85rem}code{font-size:.85rem}svg .label{font-size:12px;fill:#333}svg .value{font-size:12px;fill:#555}\
+.funnel :is(td,th):nth-child(2),.rules :is(td,th):nth-child(2),.rules :is(td,th):nth-child(5),.shards :is(td,th):nth-child(2),.shards :is(td,th):nth-child(5),.shards :is(td,th):nth-child(6){text-align:left}\
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}.card b{display:block;font-size:1.3rem}";
 
 /// Renders the report of a run.
@@ -113,7 +114,7 @@ pub fn render_report(summary: &RunSummary) -> String {
 }
 
 fn funnel_section(html: &mut String, summary: &RunSummary) {
-    html.push_str("<h2>Funnel</h2><table><tr><th>stage</th><th>operator</th><th>docs in</th><th>docs out</th><th>bytes in</th><th>bytes out</th></tr>");
+    html.push_str("<h2>Funnel</h2><table class=\"funnel\"><tr><th>stage</th><th>operator</th><th>docs in</th><th>docs out</th><th>bytes in</th><th>bytes out</th></tr>");
     for stage in &summary.stages {
         let _ = write!(
             html,
@@ -201,7 +202,7 @@ fn funnel_section(html: &mut String, summary: &RunSummary) {
             &bars,
             "#c0504d",
         ));
-        html.push_str("<table><tr><th>rule</th><th>keeps rows where</th><th>docs removed</th><th>bytes removed</th><th>sample removed ids</th></tr>");
+        html.push_str("<table class=\"rules\"><tr><th>rule</th><th>keeps rows where</th><th>docs removed</th><th>bytes removed</th><th>sample removed ids</th></tr>");
         for rule in &filter.rules {
             let _ = write!(
                 html,
@@ -279,7 +280,7 @@ fn shards_section(html: &mut String, summary: &RunSummary) {
         count(tokenizer.vocab_size),
         escape(&tokenizer.sha256[..16.min(tokenizer.sha256.len())])
     );
-    html.push_str("<table><tr><th>shard</th><th>split</th><th>documents</th><th>tokens</th><th>first file sha256</th><th>tokens per domain</th></tr>");
+    html.push_str("<table class=\"shards\"><tr><th>shard</th><th>split</th><th>documents</th><th>tokens</th><th>first file sha256</th><th>tokens per domain</th></tr>");
     for shard in &shards.shards {
         let per_domain: Vec<String> = shard
             .tokens_per_domain

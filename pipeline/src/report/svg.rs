@@ -11,8 +11,8 @@ pub struct Bar {
     pub caption: String,
 }
 
-const LABEL_WIDTH: f64 = 220.0;
-const BAR_WIDTH: f64 = 420.0;
+const LABEL_WIDTH: f64 = 290.0;
+const BAR_WIDTH: f64 = 400.0;
 const CAPTION_WIDTH: f64 = 220.0;
 const ROW_HEIGHT: f64 = 24.0;
 
@@ -73,8 +73,8 @@ mod tests {
             ],
             "#336",
         );
-        assert!(svg.contains("width=\"420.0\""));
-        assert!(svg.contains("width=\"210.0\""));
+        assert!(svg.contains("width=\"400.0\""));
+        assert!(svg.contains("width=\"200.0\""));
         assert!(svg.contains("a&lt;b"));
         assert!(!svg.contains("a<b"));
     }
