@@ -25,6 +25,9 @@ fn demo_pipeline_on_2000_synthetic_documents() {
     let truth = read_ground_truth(&corpus.ground_truth).unwrap();
     let (mut config, config_path) = demo_config(root.path(), &corpus.corpus_dir, 7);
     config.output.max_tokens_per_shard = 100_000;
+    // Several part files and batches per stage, so the stable order must survive DataFusion.
+    config.pipeline.rows_per_part = 300;
+    config.pipeline.batch_rows = 128;
     let outcome = run_pipeline_blocking(&config, &config_path, &NoProgress).unwrap();
     let summary = &outcome.summary;
 
@@ -33,6 +36,21 @@ fn demo_pipeline_on_2000_synthetic_documents() {
     let ids = strings(&dedup, "id");
     let flagged = booleans(&dedup, "exact_dup");
     let dup_of = strings(&dedup, "exact_dup_of");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "stage output keeps the corpus order across parts"
+    );
+    let dedup_parts = std::fs::read_dir(stage_dir(&outcome, "dedup"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "parquet")
+        })
+        .count();
+    assert!(dedup_parts >= 6, "{dedup_parts} parts");
     let flagged_ids: BTreeSet<&str> = ids
         .iter()
         .zip(&flagged)
