@@ -102,11 +102,19 @@ pub fn render_report(summary: &RunSummary) -> String {
     mixture_section(&mut html, summary);
     shards_section(&mut html, summary);
     html.push_str("<h2>Inputs</h2><ul>");
-    for file in &summary.read.files {
+    const LISTED_INPUTS: usize = 50;
+    for file in summary.read.files.iter().take(LISTED_INPUTS) {
         let _ = write!(
             html,
             "<li><code>{}</code></li>",
             escape(&file.display().to_string())
+        );
+    }
+    if summary.read.files.len() > LISTED_INPUTS {
+        let _ = write!(
+            html,
+            "<li>… and {} more files (all listed in run_summary.json)</li>",
+            count((summary.read.files.len() - LISTED_INPUTS) as u64)
         );
     }
     html.push_str("</ul></body></html>\n");
