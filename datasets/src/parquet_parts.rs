@@ -96,13 +96,7 @@ impl PartWriter {
 
     fn close_current(&mut self) -> Result<()> {
         if let Some((writer, path, rows)) = self.current.take() {
-            writer.close().map_err(|source| DatasetError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
-            let bytes = std::fs::metadata(&path)
-                .map_err(|e| DatasetError::io(&path, e))?
-                .len();
+            let (bytes, sha256) = close_parquet(writer, &path)?;
             self.parts.push(PartFile {
                 name: path
                     .file_name()
@@ -110,7 +104,7 @@ impl PartWriter {
                     .unwrap_or_default(),
                 rows,
                 bytes,
-                sha256: sha256_file(&path)?,
+                sha256,
             });
         }
         Ok(())
@@ -125,6 +119,18 @@ impl PartWriter {
         self.close_current()?;
         Ok(self.parts)
     }
+}
+
+/// Closes a Parquet writer on `path` and returns the file's (bytes, sha256).
+pub fn close_parquet(writer: ArrowWriter<File>, path: &Path) -> Result<(u64, String)> {
+    writer.close().map_err(|source| DatasetError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| DatasetError::io(path, e))?
+        .len();
+    Ok((bytes, sha256_file(path)?))
 }
 
 /// Checks that every part exists with its recorded size and sha256.

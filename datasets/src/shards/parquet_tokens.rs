@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::files::sha256_file;
+use crate::parquet_parts::close_parquet;
 use crate::{DatasetError, Result};
 
 const ROWS_PER_BATCH: usize = 1024;
@@ -105,17 +105,7 @@ impl ParquetTokenWriter {
     /// Closes the file and returns (bytes, sha256).
     pub fn finish(mut self) -> Result<(u64, String)> {
         self.flush()?;
-        let path = self.path.clone();
-        self.writer
-            .close()
-            .map_err(|source| DatasetError::Parquet {
-                path: path.clone(),
-                source,
-            })?;
-        let bytes = std::fs::metadata(&path)
-            .map_err(|e| DatasetError::io(&path, e))?
-            .len();
-        Ok((bytes, sha256_file(&path)?))
+        close_parquet(self.writer, &self.path)
     }
 }
 
