@@ -163,7 +163,10 @@ impl SplitWriter {
 
     fn emit_packed(&mut self, length: usize) -> Result<()> {
         let sequence: Vec<u32> = self.pack.tokens.drain(..length).collect();
-        let domains: Vec<u32> = self.pack.domains.drain(..length).collect();
+        let mut tokens_by_domain = vec![0u64; self.domain_names.len()];
+        for domain in self.pack.domains.drain(..length) {
+            tokens_by_domain[domain as usize] += 1;
+        }
         let end = self.pack.consumed + length;
         let mut started = Vec::new();
         while self
@@ -175,28 +178,31 @@ impl SplitWriter {
             started.push(self.pack.starts.pop_front().expect("checked").1);
         }
         self.pack.consumed = end;
-        let names = self.domain_names.clone();
-        let shard = self.shard()?;
+        self.shard()?;
+        let shard = self.current.as_mut().expect("shard is open");
+        let names = &self.domain_names;
         shard.writer.add_sequence(&sequence, "", "")?;
-        for domain in &started {
+        for domain in started {
             shard.documents += 1;
             *shard
                 .documents_per_domain
-                .entry(names[*domain as usize].clone())
+                .entry(names[domain as usize].clone())
                 .or_default() += 1;
         }
-        for domain in &domains {
+        for (domain, tokens) in tokens_by_domain
+            .into_iter()
+            .enumerate()
+            .filter(|(_, t)| *t > 0)
+        {
             *shard
                 .tokens_per_domain
-                .entry(names[*domain as usize].clone())
-                .or_default() += 1;
-        }
-        for domain in domains {
+                .entry(names[domain].clone())
+                .or_default() += tokens;
             *self
                 .summary
                 .tokens_per_domain
-                .entry(names[domain as usize].clone())
-                .or_default() += 1;
+                .entry(names[domain].clone())
+                .or_default() += tokens;
         }
         self.summary.tokens += length as u64;
         Ok(())
