@@ -1,8 +1,9 @@
-//! Hot loops of blend that touch no files: text hashing, seeded random numbers and word
-//! splitting. Every function here is a plain CPU reference that faster paths are tested against.
+//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, seeded random numbers
+//! and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
 pub mod byte_level_bpe;
 pub mod hash;
+pub mod minhash;
 pub mod rng;
 pub mod words;
 

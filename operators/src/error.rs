@@ -25,6 +25,17 @@ pub enum OperatorError {
         source: arrow::error::ArrowError,
     },
 
+    #[error("operator `{operator}`: {path}: {source}")]
+    Io {
+        operator: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("operator `{operator}`: {message}")]
+    Invalid { operator: String, message: String },
+
     #[error("operator `{operator}`: {source}")]
     DataFusion {
         operator: String,
@@ -45,6 +56,21 @@ impl OperatorError {
         Self::Arrow {
             operator: operator.to_string(),
             source,
+        }
+    }
+
+    pub fn io(operator: &str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            operator: operator.to_string(),
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn invalid(operator: &str, message: impl std::fmt::Display) -> Self {
+        Self::Invalid {
+            operator: operator.to_string(),
+            message: message.to_string(),
         }
     }
 

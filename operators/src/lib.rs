@@ -14,5 +14,5 @@ pub mod udf;
 
 pub use error::{OperatorError, Result};
 pub use filter::{Filter, FilterOutput, FilterRule, FilterStats, RuleStats};
-pub use operator::Operator;
+pub use operator::{Operator, OperatorEnv};
 pub use registry::{OPERATOR_NAMES, build_operator, register_all};

@@ -2,6 +2,7 @@
 //! share for reading string columns and appending their outputs to a batch.
 
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
@@ -11,10 +12,26 @@ use serde::de::DeserializeOwned;
 
 use crate::{OperatorError, Result};
 
+/// What the stage runner gives an operator before the first batch.
+#[derive(Debug, Clone)]
+pub struct OperatorEnv {
+    /// A private folder for spill files; removed with the stage's temporary folder.
+    pub scratch_dir: PathBuf,
+    /// Bytes of memory the operator may hold (it spills beyond that).
+    pub memory_budget: u64,
+    /// Rows the upstream holds (every pass sees exactly these).
+    pub expected_rows: u64,
+    /// The run's seed, for operators whose own seed parameter is unset.
+    pub seed: u64,
+}
+
 /// A document operator: reads columns of a batch and returns it with its output columns
 /// added (or replaced, when a column of that name exists). It must keep every row in
 /// order. Operators see batches in the corpus's stable order and may keep state across
 /// them (e.g. exact dedup remembers the keys it has seen).
+///
+/// Multi-pass operators (fuzzy dedup) first `observe` the whole upstream
+/// `observe_passes()` times, each pass closed by `end_pass`, and then `apply` it once more.
 pub trait Operator: Send + Debug {
     /// The registry name, e.g. `dedup.exact`.
     fn name(&self) -> &'static str;
@@ -27,6 +44,31 @@ pub trait Operator: Send + Debug {
 
     /// Returns `batch` with the output columns added.
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch>;
+
+    /// Called once before any pass.
+    fn prepare(&mut self, _env: &OperatorEnv) -> Result<()> {
+        Ok(())
+    }
+
+    /// How many times the runner streams the upstream through `observe` before `apply`.
+    fn observe_passes(&self) -> usize {
+        0
+    }
+
+    /// Sees one batch of observe pass `pass` (0-based), in stable order.
+    fn observe(&mut self, _pass: usize, _batch: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called after the last batch of observe pass `pass`.
+    fn end_pass(&mut self, _pass: usize) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the operator found, for the stage manifest and the report (after `apply`).
+    fn summary(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Serde default of every `text_column` parameter.

@@ -5,6 +5,7 @@
 use datafusion::prelude::SessionContext;
 
 use crate::dedup::exact::ExactDedup;
+use crate::dedup::minhash::MinHashDedup;
 use crate::domain_from_column::DomainFromColumn;
 use crate::normalize::Normalize;
 use crate::operator::Operator;
@@ -16,6 +17,7 @@ use crate::{OperatorError, Result};
 pub const OPERATOR_NAMES: &[&str] = &[
     Normalize::NAME,
     ExactDedup::NAME,
+    MinHashDedup::NAME,
     GopherWordCount::NAME,
     GopherMeanWordLength::NAME,
     DomainFromColumn::NAME,
@@ -27,6 +29,7 @@ pub fn build_operator(name: &str, params: &serde_json::Value) -> Result<Box<dyn 
     Ok(match name {
         Normalize::NAME => Box::new(Normalize::new(params)?),
         ExactDedup::NAME => Box::new(ExactDedup::new(params)?),
+        MinHashDedup::NAME => Box::new(MinHashDedup::new(params)?),
         GopherWordCount::NAME => Box::new(GopherWordCount::new(params)?),
         GopherMeanWordLength::NAME => Box::new(GopherMeanWordLength::new(params)?),
         DomainFromColumn::NAME => Box::new(DomainFromColumn::new(params)?),

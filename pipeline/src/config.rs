@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use blend_datasets::read::{InputSpec, OnError};
 use serde::{Deserialize, Serialize};
 
+use crate::byte_size::parse_byte_size;
 use crate::{PipelineError, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +68,14 @@ pub struct PipelineSection {
     pub rows_per_part: u64,
     #[serde(default)]
     pub on_error: OnError,
+    /// Memory budget of stages that spill (fuzzy dedup), e.g. "4GiB". Not part of any cache
+    /// key: results do not depend on it.
+    #[serde(default = "default_memory")]
+    pub memory: String,
+}
+
+fn default_memory() -> String {
+    "4GiB".into()
 }
 
 fn default_name() -> String {
@@ -98,6 +107,7 @@ impl Default for PipelineSection {
             batch_rows: default_batch_rows(),
             rows_per_part: default_rows_per_part(),
             on_error: OnError::default(),
+            memory: default_memory(),
         }
     }
 }
@@ -218,6 +228,9 @@ impl PipelineConfig {
         if self.pipeline.batch_rows == 0 || self.pipeline.rows_per_part == 0 {
             return fail("batch_rows and rows_per_part must be positive".into());
         }
+        if let Err(message) = parse_byte_size(&self.pipeline.memory) {
+            return fail(format!("pipeline.memory: {message}"));
+        }
         if self.output.max_tokens_per_shard == 0 {
             return fail("output.max_tokens_per_shard must be positive".into());
         }
@@ -239,6 +252,11 @@ impl PipelineConfig {
         if let Some(path) = self.tokenizer.path.as_mut() {
             resolve(path);
         }
+    }
+
+    /// The memory budget in bytes (checked when the config was parsed).
+    pub fn memory_budget(&self) -> u64 {
+        parse_byte_size(&self.pipeline.memory).unwrap_or(4 << 30)
     }
 
     pub fn to_toml(&self) -> String {

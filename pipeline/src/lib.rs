@@ -2,11 +2,14 @@
 //! files on a DataFusion session, each stage cached under `work/<stage>-<hash>/`; then a
 //! tokenizer, token shards, the mixture and a self-contained HTML report.
 
+pub mod byte_size;
 pub mod config;
 pub mod dag;
+pub mod dedup_accuracy;
 pub mod demo;
 pub mod error;
 pub mod final_shards;
+pub mod fuzzy_dedup;
 pub mod progress;
 pub mod read_stage;
 pub mod report;
@@ -21,7 +24,9 @@ pub mod transform_stage;
 pub use config::PipelineConfig;
 pub use error::{PipelineError, Result};
 pub use progress::{NoProgress, Progress, StageProgress};
-pub use runner::{RunOutcome, run_pipeline, run_pipeline_blocking};
+pub use runner::{
+    DocumentRun, RunOutcome, new_runtime, run_document_stages, run_pipeline, run_pipeline_blocking,
+};
 pub use summary::RunSummary;
 
 /// blend's version, part of every stage's cache key.

@@ -164,6 +164,7 @@ fn write_read_stage(
         removed_parts: Vec::new(),
         filter: None,
         warnings,
+        operator_summary: None,
     };
     Ok((manifest, build_report(files, &summary.rejected)))
 }

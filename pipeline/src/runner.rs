@@ -2,15 +2,19 @@
 //! run summary → report. Every step reuses its cached result when its inputs are unchanged,
 //! so a killed run continues where it stopped.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use blend_datasets::files::write_atomic;
+use blend_datasets::synthetic::NearDupAccuracy;
+use blend_operators::dedup::minhash::MinHashDedup;
+use datafusion::prelude::SessionContext;
 
 use crate::config::PipelineConfig;
-use crate::dag::{INPUT_NODE, plan};
+use crate::dag::{INPUT_NODE, StagePlan, plan};
+use crate::dedup_accuracy::{stage_accuracy, synthetic_ground_truth};
 use crate::progress::Progress;
-use crate::read_stage::{READ_STAGE, run_read};
+use crate::read_stage::{READ_STAGE, ReadOutcome, run_read};
 use crate::report::render_report;
 use crate::session::new_session;
 use crate::shards_stage::write_shards;
@@ -47,7 +51,30 @@ fn summarize(manifest: &StageManifest, dir: &Path) -> StageSummary {
         text_bytes_out: manifest.text_bytes_out,
         filter: manifest.filter.clone(),
         warnings: manifest.warnings.clone(),
+        operator_summary: manifest.operator_summary.clone(),
     }
+}
+
+/// Precision/recall of every `dedup.minhash` stage when the input is the synthetic corpus.
+fn score_near_duplicates(
+    config: &PipelineConfig,
+    finished: &HashMap<String, (PathBuf, StageManifest)>,
+) -> Result<BTreeMap<String, NearDupAccuracy>> {
+    let mut scores = BTreeMap::new();
+    let Some(truth) = synthetic_ground_truth(&config.inputs) else {
+        return Ok(scores);
+    };
+    for stage in &config.stages {
+        if stage.operator != MinHashDedup::NAME {
+            continue;
+        }
+        let (dir, manifest) = &finished[&stage.name];
+        scores.insert(
+            stage.name.clone(),
+            stage_accuracy(&truth, dir, &manifest.parts)?,
+        );
+    }
+    Ok(scores)
 }
 
 /// Checks every stage's operator and parameters before any data is read.
@@ -62,20 +89,33 @@ fn check_operators(config: &PipelineConfig) -> Result<()> {
     Ok(())
 }
 
-/// Runs `config` (loaded from `config_path`, named in errors).
-pub async fn run_pipeline(
+/// The document stages of a run (read + every configured stage), finished or reused.
+#[derive(Debug, Clone)]
+pub struct DocumentRun {
+    pub read: ReadOutcome,
+    pub stage_plan: StagePlan,
+    /// The read stage first, then every configured stage in run order.
+    pub summaries: Vec<StageSummary>,
+    /// Folder and manifest of every finished stage by name (`input` = the read stage).
+    pub finished: HashMap<String, (PathBuf, StageManifest)>,
+    /// Names of the steps whose cached results were reused.
+    pub cached: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the inputs and runs every configured stage of `config` on `ctx`, reusing cached
+/// stages; no tokenizer, shards or report.
+pub async fn run_document_stages(
+    ctx: &SessionContext,
     config: &PipelineConfig,
     config_path: &Path,
     progress: &dyn Progress,
-) -> Result<RunOutcome> {
+) -> Result<DocumentRun> {
     let stage_plan = plan(&config.stages, config.output.from.as_deref(), config_path)?;
     check_operators(config)?;
     let work_dir = &config.pipeline.work_dir;
-    let out_dir = &config.pipeline.out_dir;
     std::fs::create_dir_all(work_dir).map_err(|e| PipelineError::io(work_dir, e))?;
     clean_stale_tmp(work_dir);
-    let seed = config.pipeline.seed;
-    let ctx = new_session(config.pipeline.batch_rows);
     let mut cached = Vec::new();
 
     let read = run_read(config, progress)?;
@@ -105,8 +145,9 @@ pub async fn run_pipeline(
 
     let settings = StageSettings {
         work_dir,
-        seed,
+        seed: config.pipeline.seed,
         rows_per_part: config.pipeline.rows_per_part,
+        memory_budget: config.memory_budget(),
     };
     for (index, upstream_name) in &stage_plan.order {
         let stage = &config.stages[*index];
@@ -116,7 +157,7 @@ pub async fn run_pipeline(
             dir: &upstream_dir,
             manifest: &upstream_manifest,
         };
-        let outcome = run_stage(&ctx, stage, upstream, settings, progress).await?;
+        let outcome = run_stage(ctx, stage, upstream, settings, progress).await?;
         if outcome.cached {
             cached.push(stage.name.clone());
         }
@@ -124,7 +165,36 @@ pub async fn run_pipeline(
         summaries.push(summarize(&outcome.manifest, &outcome.dir));
         finished.insert(stage.name.clone(), (outcome.dir, outcome.manifest));
     }
+    Ok(DocumentRun {
+        read,
+        stage_plan,
+        summaries,
+        finished,
+        cached,
+        warnings,
+    })
+}
 
+/// Runs `config` (loaded from `config_path`, named in errors).
+pub async fn run_pipeline(
+    config: &PipelineConfig,
+    config_path: &Path,
+    progress: &dyn Progress,
+) -> Result<RunOutcome> {
+    let work_dir = &config.pipeline.work_dir;
+    let out_dir = &config.pipeline.out_dir;
+    let seed = config.pipeline.seed;
+    let ctx = new_session(config.pipeline.batch_rows);
+    let DocumentRun {
+        read,
+        stage_plan,
+        summaries,
+        finished,
+        mut cached,
+        warnings,
+    } = run_document_stages(&ctx, config, config_path, progress).await?;
+
+    let dedup_accuracy = score_near_duplicates(config, &finished)?;
     let (docs_dir, docs_manifest) = finished[&stage_plan.output].clone();
     let tokenizer = prepare_tokenizer(
         &ctx,
@@ -172,6 +242,7 @@ pub async fn run_pipeline(
         shards: shards.manifest,
         shards_dir: shards.dir.clone(),
         warnings,
+        dedup_accuracy,
     };
     let summary_json = summary.to_json();
     write_atomic(&work_dir.join(SUMMARY_FILE), summary_json.as_bytes())?;
@@ -189,15 +260,19 @@ pub async fn run_pipeline(
     })
 }
 
+/// A new multi-threaded tokio runtime for the blocking entry points.
+pub fn new_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PipelineError::Invalid(format!("cannot start the async runtime: {e}")))
+}
+
 /// `run_pipeline` on a new multi-threaded tokio runtime.
 pub fn run_pipeline_blocking(
     config: &PipelineConfig,
     config_path: &Path,
     progress: &dyn Progress,
 ) -> Result<RunOutcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| PipelineError::Invalid(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_pipeline(config, config_path, progress))
+    new_runtime()?.block_on(run_pipeline(config, config_path, progress))
 }

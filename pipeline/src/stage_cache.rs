@@ -35,6 +35,9 @@ pub struct StageManifest {
     pub filter: Option<FilterStats>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What a multi-pass operator found (e.g. `dedup.minhash`'s clusters and LSH figures).
+    #[serde(default)]
+    pub operator_summary: Option<serde_json::Value>,
 }
 
 /// A stable short hash of a JSON value (sha256, first 16 hex characters).

@@ -2,9 +2,11 @@
 //! rebuild the report from a finished run. It holds no timings, so the same input and
 //! config give the same bytes.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use blend_datasets::shards::ShardManifest;
+use blend_datasets::synthetic::NearDupAccuracy;
 use blend_mixers::Mixture;
 use blend_operators::FilterStats;
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,8 @@ pub struct StageSummary {
     pub text_bytes_out: u64,
     pub filter: Option<FilterStats>,
     pub warnings: Vec<String>,
+    #[serde(default)]
+    pub operator_summary: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,10 @@ pub struct RunSummary {
     pub shards: ShardManifest,
     pub shards_dir: PathBuf,
     pub warnings: Vec<String>,
+    /// Near-duplicate precision/recall of each `dedup.minhash` stage, by stage name, when
+    /// the input is the synthetic corpus (its ground truth is known).
+    #[serde(default)]
+    pub dedup_accuracy: BTreeMap<String, NearDupAccuracy>,
 }
 
 impl RunSummary {

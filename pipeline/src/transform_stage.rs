@@ -8,7 +8,7 @@ use arrow::array::RecordBatch;
 use blend_datasets::TEXT_COLUMN;
 use blend_datasets::parquet_parts::PartWriter;
 use blend_operators::operator::string_column;
-use blend_operators::{Filter, Operator, build_operator};
+use blend_operators::{Filter, Operator, OperatorEnv, build_operator};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
@@ -39,6 +39,8 @@ pub struct StageSettings<'a> {
     pub work_dir: &'a Path,
     pub seed: u64,
     pub rows_per_part: u64,
+    /// Memory budget of operators that spill; not part of the cache key.
+    pub memory_budget: u64,
 }
 
 pub const FILTER_OPERATOR: &str = "filter";
@@ -101,6 +103,7 @@ pub async fn run_stage(
         removed_parts: Vec::new(),
         filter: None,
         warnings: Vec::new(),
+        operator_summary: None,
     };
     let written = match operator {
         Some(operator) => {
@@ -158,6 +161,38 @@ async fn transform(
     progress: &dyn Progress,
 ) -> Result<()> {
     let name = stage.name.as_str();
+    let scratch_dir = pending.tmp.join("scratch");
+    operator
+        .prepare(&OperatorEnv {
+            scratch_dir: scratch_dir.clone(),
+            memory_budget: settings.memory_budget,
+            expected_rows: upstream.manifest.rows_out,
+            seed: settings.seed,
+        })
+        .map_err(|e| PipelineError::operator(name, e))?;
+    let passes = operator.observe_passes();
+    for pass in 0..passes {
+        let mut stream = stream_parts(ctx, name, upstream.dir, &upstream.manifest.parts).await?;
+        let task = progress.start(
+            &format!("{name} (pass {} of {})", pass + 1, passes + 1),
+            Some(upstream.manifest.rows_out),
+            "docs",
+        );
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| PipelineError::datafusion(name, e))?;
+            operator
+                .observe(pass, &batch)
+                .map_err(|e| PipelineError::operator(name, e))?;
+            task.advance(batch.num_rows() as u64);
+        }
+        operator
+            .end_pass(pass)
+            .map_err(|e| PipelineError::operator(name, e))?;
+        task.finish(&format!("pass {} done", pass + 1));
+    }
+    if scratch_dir.exists() {
+        std::fs::remove_dir_all(&scratch_dir).map_err(|e| PipelineError::io(&scratch_dir, e))?;
+    }
     let mut stream = stream_parts(ctx, name, upstream.dir, &upstream.manifest.parts).await?;
     let empty = RecordBatch::new_empty(stream.schema());
     let output_schema = operator
@@ -198,6 +233,7 @@ async fn transform(
         task.advance(rows);
     }
     manifest.parts = parts.finish()?;
+    manifest.operator_summary = operator.summary();
     task.finish(&format!("{} docs", manifest.rows_out));
     Ok(())
 }

@@ -204,6 +204,13 @@ fn demo_pipeline_on_2000_synthetic_documents() {
             && !report.contains("href=\"http")
     );
 
+    // The fuzzy dedup stage is scored against the planted copies, and the report shows it.
+    let accuracy = &summary.dedup_accuracy["fuzzy_dedup"];
+    assert!(accuracy.precision >= 0.99, "{accuracy:?}");
+    assert!(accuracy.f1_up_to_15 >= 0.95, "{accuracy:?}");
+    assert!(report.contains("Near duplicates: <code>fuzzy_dedup</code>"));
+    assert!(report.contains("Accuracy on the planted duplicates"));
+
     // A second run reuses every step and writes the same bytes.
     let report_bytes = std::fs::read(&outcome.report_path).unwrap();
     let again = run_pipeline_blocking(&config, &config_path, &NoProgress).unwrap();
@@ -211,6 +218,7 @@ fn demo_pipeline_on_2000_synthetic_documents() {
         "read",
         "normalize",
         "dedup",
+        "fuzzy_dedup",
         "gopher_words",
         "gopher_word_length",
         "domain",

@@ -8,10 +8,12 @@ mod edits;
 mod generator;
 mod junk;
 mod language;
+mod near_dup_accuracy;
 mod truth;
 mod writer;
 
 pub use generator::{SyntheticConfig, SyntheticCorpus, SyntheticDoc};
+pub use near_dup_accuracy::{ClusteredDoc, EditRateAccuracy, NearDupAccuracy, near_dup_accuracy};
 pub use truth::{DocKind, GroundTruth, JunkKind};
 pub use writer::{
     CORPUS_DIR, CORPUS_MARKER, GROUND_TRUTH_FILE, WrittenCorpus, corpus_is_complete,

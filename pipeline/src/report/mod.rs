@@ -2,10 +2,12 @@
 //! with the run's inputs, warnings, the stage funnel (documents and bytes kept and removed
 //! per rule, with sample ids), the mixture, the tokenizer and the shards.
 
+mod near_duplicates;
 mod svg;
 
 use std::fmt::Write as _;
 
+use near_duplicates::near_duplicates_section;
 use svg::{Bar, bar_chart};
 
 use crate::summary::RunSummary;
@@ -25,7 +27,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
     let mut unit = 0;
@@ -40,7 +42,7 @@ fn bytes(n: u64) -> String {
     }
 }
 
-fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
@@ -99,6 +101,7 @@ pub fn render_report(summary: &RunSummary) -> String {
         }
     }
     funnel_section(&mut html, summary);
+    near_duplicates_section(&mut html, summary);
     mixture_section(&mut html, summary);
     shards_section(&mut html, summary);
     html.push_str("<h2>Inputs</h2><ul>");

@@ -34,6 +34,8 @@ struct Cli {
 enum Command {
     /// Generate the synthetic corpus, run the default pipeline, write shards and the report.
     Demo(commands::demo::DemoArgs),
+    /// Near-duplicate clusters by MinHash-LSH: Parquet with `dup_cluster`, `dup_cluster_size`, `is_dup`.
+    Dedup(commands::dedup::DedupArgs),
     /// Write the deterministic synthetic corpus (Parquet) and its ground-truth sidecar.
     GenCorpus(commands::gen_corpus::GenCorpusArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
     let progress = progress_bars::BarProgress::new(cli.quiet);
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(&args, &progress),
+        Command::Dedup(args) => commands::dedup::run(&args, &progress),
         Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
         Command::Report(args) => commands::report::run(args),

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod dedup;
 pub mod demo;
 pub mod gen_corpus;
 pub mod report;

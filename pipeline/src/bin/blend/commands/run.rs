@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// Output folder for shards, mixture and report (overrides pipeline.out_dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Memory budget of spilling stages, e.g. 4GiB (overrides pipeline.memory).
+    #[arg(long)]
+    pub memory: Option<String>,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -29,6 +32,11 @@ pub fn run(args: RunArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     }
     if let Some(out) = args.out {
         config.pipeline.out_dir = out;
+    }
+    if let Some(memory) = args.memory {
+        blend_pipeline::byte_size::parse_byte_size(&memory)
+            .map_err(|e| anyhow::anyhow!("--memory: {e}"))?;
+        config.pipeline.memory = memory;
     }
     let outcome = run_pipeline_blocking(&config, &args.pipeline, progress)?;
     print_outcome(&outcome, args.json);
