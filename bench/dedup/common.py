@@ -81,3 +81,22 @@ def write_flagged(out, documents, flagged, **extra):
 
 
 clock = time.perf_counter
+
+
+def run_peer(signatures, candidate_pairs):
+    """The driver of the signature-based peers. `sign INPUT...`: time `signatures(lists)` alone.
+    `run OUT INPUT...`: sign the docs with words, union every `(key, other)` pair that
+    `candidate_pairs(sigs)` yields (keys index the signed docs), write the flagged rows."""
+    mode, out, inputs = args()
+    if mode == "sign":
+        lists, text_bytes = load_shingled(inputs)
+        _, seconds = signatures([sh for sh in lists if sh])
+        report_sign(seconds, text_bytes)
+        return
+    lists = [shingles(text) for _, text in read_docs(inputs)]
+    rows = [i for i, sh in enumerate(lists) if sh]  # docs with no words are never duplicates
+    sigs, _ = signatures([lists[i] for i in rows])
+    uf = KeepFirst(len(lists))
+    for key, other in candidate_pairs(sigs):
+        uf.union(rows[key], rows[other])
+    write_flagged(out, len(lists), uf.flagged())

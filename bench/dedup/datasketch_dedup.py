@@ -12,21 +12,14 @@ def signatures(shingle_lists):
     return sigs, c.clock() - start
 
 
-mode, out, inputs = c.args()
-if mode == "sign":
-    lists, text_bytes = c.load_shingled(inputs)
-    _, seconds = signatures([sh for sh in lists if sh])
-    c.report_sign(seconds, text_bytes)
-else:
-    lists = [c.shingles(text) for _, text in c.read_docs(inputs)]
-    rows = [i for i, sh in enumerate(lists) if sh]  # docs with no words are never duplicates
-    sigs, _ = signatures([lists[i] for i in rows])
+def candidate_pairs(sigs):
     lsh = MinHashLSH(num_perm=c.NUM_PERM, params=(c.BANDS, c.ROWS))
     with lsh.insertion_session() as session:
         for key, sig in enumerate(sigs):
             session.insert(key, sig)
-    uf = c.KeepFirst(len(lists))
     for key, sig in enumerate(sigs):
         for other in lsh.query(sig):
-            uf.union(rows[key], rows[other])
-    c.write_flagged(out, len(lists), uf.flagged())
+            yield key, other
+
+
+c.run_peer(signatures, candidate_pairs)

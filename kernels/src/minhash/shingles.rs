@@ -47,50 +47,72 @@ const ASCII_WORD: [u8; 128] = {
     table
 };
 
-/// Calls `on_word` with each lowercased word of `text` (its UTF-8 bytes).
+/// Calls `on_word` with each lowercased word of `text` (its UTF-8 bytes). Lowercase ASCII
+/// words are passed straight from `text`; only words with capitals or non-ASCII letters are
+/// copied.
 pub fn for_each_word(text: &str, mut on_word: impl FnMut(&[u8])) {
     let bytes = text.as_bytes();
     let mut word: Vec<u8> = Vec::with_capacity(64);
     let mut i = 0;
     while i < bytes.len() {
         let byte = bytes[i];
-        if byte < 0x80 {
-            let lower = ASCII_WORD[byte as usize];
-            if lower != 0 {
-                word.push(lower);
-            } else if !word.is_empty() {
-                on_word(&word);
-                word.clear();
-            }
+        if byte < 0x80 && ASCII_WORD[byte as usize] == 0 {
             i += 1;
             continue;
         }
-        let ch = text[i..].chars().next().expect("i is on a char boundary");
-        if ch.is_alphanumeric() {
+        // An ASCII run first: most words end here.
+        let start = i;
+        let mut has_upper = false;
+        while i < bytes.len() && bytes[i] < 0x80 && ASCII_WORD[bytes[i] as usize] != 0 {
+            has_upper |= bytes[i].is_ascii_uppercase();
+            i += 1;
+        }
+        if i == bytes.len() || bytes[i] < 0x80 {
+            if has_upper {
+                word.clear();
+                word.extend(bytes[start..i].iter().map(|b| ASCII_WORD[*b as usize]));
+                on_word(&word);
+            } else {
+                on_word(&bytes[start..i]);
+            }
+            continue;
+        }
+        // The word goes on (or starts) with a non-ASCII character: decode char by char.
+        word.clear();
+        word.extend(bytes[start..i].iter().map(|b| ASCII_WORD[*b as usize]));
+        while i < bytes.len() {
+            let byte = bytes[i];
+            if byte < 0x80 {
+                let lower = ASCII_WORD[byte as usize];
+                if lower == 0 {
+                    break;
+                }
+                word.push(lower);
+                i += 1;
+                continue;
+            }
+            let ch = text[i..].chars().next().expect("i is on a char boundary");
+            if !ch.is_alphanumeric() {
+                if word.is_empty() {
+                    // A separator that is not ASCII: skip it.
+                    i += ch.len_utf8();
+                }
+                break;
+            }
             let mut utf8 = [0u8; 4];
             for lower in ch.to_lowercase() {
                 word.extend_from_slice(lower.encode_utf8(&mut utf8).as_bytes());
             }
-        } else if !word.is_empty() {
-            on_word(&word);
-            word.clear();
+            i += ch.len_utf8();
         }
-        i += ch.len_utf8();
-    }
-    if !word.is_empty() {
-        on_word(&word);
+        if !word.is_empty() {
+            on_word(&word);
+        }
     }
 }
 
-/// Hash of an ordered window of word hashes.
-#[inline(always)]
-fn window_hash(words: impl Iterator<Item = u64>) -> u64 {
-    let mut h = 0x9E37_79B9_7F4A_7C15u64;
-    for w in words {
-        h = fmix64(h.rotate_left(23) ^ w);
-    }
-    h
-}
+/// Multiplier of the rolling polynomial hash over word hashes (odd, so invertible mod 2^64).
+const ROLLING_BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Appends the shingle hashes of `text` to `out` (duplicates included; callers that need a
 /// set sort and dedup).
@@ -102,19 +124,31 @@ pub fn shingle_hashes(text: &str, config: &ShingleConfig, out: &mut Vec<u64>) {
     }
 }
 
+/// Word n-grams by a rolling hash: the window's hash is Σ wᵢ·B^(n−1−i) over its word
+/// hashes wᵢ (mod 2^64), updated in O(1) per word and finalized with `fmix64`, so a shingle
+/// costs the same at any n.
 fn word_shingles(text: &str, n: usize, out: &mut Vec<u64>) {
+    let oldest_weight = (1..n).fold(1u64, |acc, _| acc.wrapping_mul(ROLLING_BASE));
     let mut ring = vec![0u64; n];
-    let mut seen = 0usize;
+    let (mut slot, mut seen, mut window) = (0usize, 0usize, 0u64);
     for_each_word(text, |word| {
-        ring[seen % n] = xxh3_64(word);
+        let hash = xxh3_64(word);
+        if seen >= n {
+            window = window.wrapping_sub(ring[slot].wrapping_mul(oldest_weight));
+        }
+        window = window.wrapping_mul(ROLLING_BASE).wrapping_add(hash);
+        ring[slot] = hash;
+        slot += 1;
+        if slot == n {
+            slot = 0;
+        }
         seen += 1;
         if seen >= n {
-            let start = seen % n;
-            out.push(window_hash((0..n).map(|k| ring[(start + k) % n])));
+            out.push(fmix64(window));
         }
     });
     if seen > 0 && seen < n {
-        out.push(window_hash(ring[..seen].iter().copied()));
+        out.push(fmix64(window));
     }
 }
 
@@ -208,6 +242,30 @@ mod tests {
         let mut c = Vec::new();
         shingle_hashes("quick the brown fox jumps", &config, &mut c);
         assert_ne!(a[0], c[0], "order matters inside a shingle");
+    }
+
+    #[test]
+    fn rolling_hash_equals_hashing_each_window() {
+        let text = "one two three four five six seven eight nine ten eleven";
+        let hashes: Vec<u64> = text.split(' ').map(|w| xxh3_64(w.as_bytes())).collect();
+        for n in [1, 2, 5, 11, 12] {
+            let mut rolled = Vec::new();
+            shingle_hashes(text, &ShingleConfig::words(n), &mut rolled);
+            let expected: Vec<u64> = if n > hashes.len() {
+                vec![window_reference(&hashes)]
+            } else {
+                hashes.windows(n).map(window_reference).collect()
+            };
+            assert_eq!(rolled, expected, "n={n}");
+        }
+    }
+
+    fn window_reference(words: &[u64]) -> u64 {
+        fmix64(
+            words
+                .iter()
+                .fold(0u64, |h, w| h.wrapping_mul(ROLLING_BASE).wrapping_add(*w)),
+        )
     }
 
     #[test]

@@ -87,12 +87,33 @@ impl MinHasher {
     }
 }
 
+/// Signature values computed together, kept in registers while every shingle streams by.
+const LANES: usize = 32;
+
 #[inline(always)]
 fn min_loop(multipliers: &[u64], increments: &[u64], shingles: &[u64], signature: &mut [u64]) {
     let k = signature.len();
     let (multipliers, increments) = (&multipliers[..k], &increments[..k]);
+    let full = k - k % LANES;
+    for start in (0..full).step_by(LANES) {
+        let a: [u64; LANES] = multipliers[start..start + LANES]
+            .try_into()
+            .expect("LANES values");
+        let b: [u64; LANES] = increments[start..start + LANES]
+            .try_into()
+            .expect("LANES values");
+        let mut lowest: [u64; LANES] = signature[start..start + LANES]
+            .try_into()
+            .expect("LANES values");
+        for &x in shingles {
+            for lane in 0..LANES {
+                lowest[lane] = lowest[lane].min(a[lane].wrapping_mul(x).wrapping_add(b[lane]));
+            }
+        }
+        signature[start..start + LANES].copy_from_slice(&lowest);
+    }
     for &x in shingles {
-        for i in 0..k {
+        for i in full..k {
             let value = multipliers[i].wrapping_mul(x).wrapping_add(increments[i]);
             signature[i] = signature[i].min(value);
         }

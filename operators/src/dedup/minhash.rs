@@ -385,7 +385,7 @@ impl MinHashDedup {
             needed.push(verification.members[verification.member_cursor]);
             verification.member_cursor += 1;
         }
-        let mut shingled: Vec<(u32, Vec<u64>)> = needed
+        let shingled: Vec<(u32, Vec<u64>)> = needed
             .par_iter()
             .map(|&doc| {
                 let row = (doc - first) as usize;
@@ -396,7 +396,7 @@ impl MinHashDedup {
                 (doc, sorted_set(hashes))
             })
             .collect();
-        verification.sets.extend(shingled.drain(..));
+        verification.sets.extend(shingled);
         let threshold = self.params.threshold;
         while verification.cursor < verification.pairs.len()
             && verification.pairs[verification.cursor].0 < end

@@ -28,7 +28,7 @@ pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
             "<h2>Near duplicates: <code>{}</code></h2>\
              <div class=\"cards\"><div class=\"card\">documents<b>{}</b></div><div class=\"card\">clusters (≥ 2 docs)<b>{}</b></div>\
              <div class=\"card\">flagged <code>is_dup</code><b>{}</b></div><div class=\"card\">largest cluster<b>{}</b></div></div>\
-             <p>{} {}-gram shingles, {} MinHash ({} values), LSH {} bands × {} rows tuned for Jaccard {}; \
+             <p>{} {}-gram shingles, MinHash with {}, LSH {} bands × {} rows tuned for Jaccard {}; \
              {} band keys grouped in {} partition(s), {} spilled under a {} budget; \
              {} keys shared by ≥ 2 documents, {} candidate edges{}. {} documents had no words and are never clustered.</p>",
             escape(&stage.name),
@@ -38,8 +38,11 @@ pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
             count(found.largest_cluster),
             escape(&found.shingle),
             found.ngram,
-            escape(&found.signature.replace('_', "-")),
-            found.num_perm,
+            if found.signature == "one_permutation" {
+                format!("one-permutation hashing into {} bins", found.num_perm)
+            } else {
+                format!("{} permutations", found.num_perm)
+            },
             found.bands,
             found.rows,
             found.threshold,

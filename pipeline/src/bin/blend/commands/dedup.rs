@@ -169,16 +169,16 @@ pub fn run(args: &DedupArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         println!("{value}");
         return Ok(());
     }
-    let m = &outcome.minhash;
+    let lsh_figures = &outcome.minhash;
     println!(
         "{} documents: {} near-duplicate clusters, {} flagged is_dup ({} bands × {} rows, {} partition(s), {} bytes spilled{})",
         outcome.documents,
         outcome.clusters,
         outcome.duplicates,
-        m.bands,
-        m.rows,
-        m.partitions,
-        m.spilled_bytes,
+        lsh_figures.bands,
+        lsh_figures.rows,
+        lsh_figures.partitions,
+        lsh_figures.spilled_bytes,
         if outcome.cached {
             ", reused from cache"
         } else {
