@@ -16,11 +16,11 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct DedupArgs {
     /// Input files or folders (.parquet, .jsonl[.gz|.zst], folders of .txt); repeatable.
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, required_unless_present = "s_curve", num_args = 1..)]
     pub input: Vec<PathBuf>,
     /// Output folder: Parquet parts, dedup_summary.json, and the stage cache in work/.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "s_curve")]
+    pub out: Option<PathBuf>,
     /// Jaccard similarity to detect (tunes the bands; the cut-off with --verify).
     #[arg(long, default_value_t = 0.7)]
     pub threshold: f64,
@@ -132,6 +132,10 @@ pub fn run(args: &DedupArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         print_s_curve(&lsh, args.threshold, args.json);
         return Ok(());
     }
+    let out = args
+        .out
+        .clone()
+        .context("--out is required unless --s-curve is given")?;
     let inputs = args
         .input
         .iter()
@@ -144,14 +148,14 @@ pub fn run(args: &DedupArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         .collect();
     let request = FuzzyDedupRequest {
         inputs,
-        out_dir: args.out.clone(),
+        out_dir: out.clone(),
         params,
         seed: args.seed,
         memory: args.memory.clone(),
         truth: args.truth.clone(),
     };
     let outcome = run_fuzzy_dedup(&request, progress)
-        .with_context(|| format!("deduplicating into {}", args.out.display()))?;
+        .with_context(|| format!("deduplicating into {}", out.display()))?;
     if args.json {
         let value = serde_json::json!({
             "documents": outcome.documents,
@@ -162,7 +166,7 @@ pub fn run(args: &DedupArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             "partitions": outcome.minhash.partitions,
             "spilled_bytes": outcome.minhash.spilled_bytes,
             "output_files": outcome.output_files,
-            "summary": args.out.join(DEDUP_SUMMARY_FILE),
+            "summary": out.join(DEDUP_SUMMARY_FILE),
             "cached": outcome.cached,
             "accuracy": outcome.accuracy,
         });
@@ -205,6 +209,6 @@ pub fn run(args: &DedupArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     for file in &outcome.output_files {
         println!("wrote {}", file.display());
     }
-    println!("summary: {}", args.out.join(DEDUP_SUMMARY_FILE).display());
+    println!("summary: {}", out.join(DEDUP_SUMMARY_FILE).display());
     Ok(())
 }
