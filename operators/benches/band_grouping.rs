@@ -39,7 +39,8 @@ fn keys_of(doc: u64, seed: u64) -> impl Iterator<Item = u64> {
 fn with_runs(docs: u64, budget: u64) -> (u64, u64, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let partitions = BandRuns::partitions_for(docs * BANDS, budget);
-    let mut runs = BandRuns::new("bench", dir.path(), partitions, budget).expect("runs");
+    let mut runs =
+        BandRuns::new("bench", dir.path(), partitions, budget, docs * BANDS).expect("runs");
     for doc in 0..docs {
         for key in keys_of(doc, 1) {
             runs.push(key, doc as u32).expect("push");

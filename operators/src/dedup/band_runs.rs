@@ -51,7 +51,8 @@ pub struct GroupingStats {
 
 impl BandRuns {
     /// Partitions for `expected_records` records so that one partition, in memory as
-    /// 16-byte tuples, takes at most half of `memory_budget`.
+    /// 16-byte tuples, takes at most half of `memory_budget`. With one partition, `new`
+    /// reserves exactly the expected records, so the table does not overshoot by growing.
     pub fn partitions_for(expected_records: u64, memory_budget: u64) -> usize {
         let in_memory = expected_records.saturating_mul(16);
         let per_partition = (memory_budget / 2).max(4096);
@@ -64,6 +65,7 @@ impl BandRuns {
         dir: &Path,
         partitions: usize,
         memory_budget: u64,
+        expected_records: u64,
     ) -> Result<Self> {
         assert!(
             partitions.is_power_of_two(),
@@ -72,13 +74,17 @@ impl BandRuns {
         if partitions > 1 {
             std::fs::create_dir_all(dir).map_err(|e| OperatorError::io(operator, dir, e))?;
         }
+        let mut buffers: Vec<Vec<BandRecord>> = (0..partitions).map(|_| Vec::new()).collect();
+        if partitions == 1 {
+            buffers[0].reserve_exact(expected_records as usize);
+        }
         Ok(Self {
             operator,
             dir: dir.to_path_buf(),
             partition_bits: partitions.trailing_zeros(),
             buffer_records: ((memory_budget / 8) as usize / (partitions * 16))
                 .clamp(64, MAX_BUFFER_RECORDS),
-            buffers: (0..partitions).map(|_| Vec::new()).collect(),
+            buffers,
             files: (0..partitions).map(|_| None).collect(),
             records: 0,
             spilled_bytes: 0,
@@ -219,7 +225,14 @@ mod tests {
 
     fn groups(partitions: usize, records: &[BandRecord]) -> (Vec<Vec<u32>>, u64) {
         let dir = tempfile::tempdir().unwrap();
-        let mut runs = BandRuns::new("test", dir.path(), partitions, 1 << 20).unwrap();
+        let mut runs = BandRuns::new(
+            "test",
+            dir.path(),
+            partitions,
+            1 << 20,
+            records.len() as u64,
+        )
+        .unwrap();
         for &(key, doc) in records {
             runs.push(key, doc).unwrap();
         }

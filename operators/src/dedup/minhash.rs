@@ -494,15 +494,14 @@ impl Operator for MinHashDedup {
             seed,
         ));
         self.band_seed = blend_kernels::SeededRng::for_stream(seed, "minhash.bands").next_u64();
-        let partitions = BandRuns::partitions_for(
-            env.expected_rows.saturating_mul(self.lsh.bands as u64),
-            env.memory_budget,
-        );
+        let expected_keys = env.expected_rows.saturating_mul(self.lsh.bands as u64);
+        let partitions = BandRuns::partitions_for(expected_keys, env.memory_budget);
         let runs = BandRuns::new(
             Self::NAME,
             &env.scratch_dir.join("bands"),
             partitions,
             env.memory_budget,
+            expected_keys,
         )?;
         tracing::info!(
             "{}: {} bands × {} rows, {} partition(s) for ~{} band keys within a {} MiB budget",
@@ -510,7 +509,7 @@ impl Operator for MinHashDedup {
             self.lsh.bands,
             self.lsh.rows,
             partitions,
-            env.expected_rows.saturating_mul(self.lsh.bands as u64),
+            expected_keys,
             env.memory_budget >> 20
         );
         self.phase = Phase::Signing(runs);
