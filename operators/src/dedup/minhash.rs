@@ -14,6 +14,14 @@
 //! the budget; with `verify`, 8 bytes per candidate pair plus the shingle sets of the
 //! documents whose pairs are still open. Same input and parameters → same output on any
 //! number of threads and any budget.
+//!
+//! Connected components without an edge list: candidate edges are streamed from the grouped
+//! band runs straight into an in-memory union-find and never stored, so memory grows with
+//! documents, not edges (a popular key with m documents gives m − 1 edges, not m²/2). At
+//! 9 bytes per document this holds ~400M documents in 4 GiB. Past that, the plan is a
+//! partitioned union-find (components per document range, then a merge pass over the edges
+//! that cross ranges, spilled like the band runs); it is not built, because label
+//! propagation over a spilled edge list would need the edges stored and many passes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
