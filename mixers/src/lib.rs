@@ -1,11 +1,19 @@
-//! Mixtures: how many tokens of each domain a training set takes. This crate holds the
-//! `mixture.json` schema and the natural mixture (each domain at its share of tokens);
-//! searched mixtures (RegMix, CLIMB, data-mixing laws) produce the same schema.
+//! Mixtures: how many tokens of each domain a training set takes.
+//!
+//! - [`experiment_table`]: proxy runs × domain weights → measured metrics (CSV/Parquet);
+//! - [`sampler`]: RegMix's Dirichlet candidate sampler with epoch caps and bounds;
+//! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture.
 
+pub mod domain_sizes;
 pub mod error;
+pub mod experiment_table;
+pub mod metrics;
 pub mod mixture;
 pub mod natural;
+pub mod sampler;
 
 pub use error::{MixerError, Result};
+pub use experiment_table::{ExperimentTable, RunsLayout};
 pub use mixture::{DomainWeight, MIXTURE_SCHEMA_VERSION, Mixture};
 pub use natural::{DomainStats, natural_mixture};
+pub use sampler::SamplerConfig;
