@@ -2,6 +2,8 @@
 //!
 //! - [`experiment_table`]: proxy runs × domain weights → measured metrics (CSV/Parquet);
 //! - [`sampler`]: RegMix's Dirichlet candidate sampler with epoch caps and bounds;
+//! - [`regressors`]: LightGBM, linear, log-linear and the data-mixing law behind one trait;
+//! - [`model_file`]: a fitted regressor as `blend mix fit` stores it;
 //! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture.
 
 pub mod domain_sizes;
@@ -9,11 +11,15 @@ pub mod error;
 pub mod experiment_table;
 pub mod metrics;
 pub mod mixture;
+pub mod model_file;
 pub mod natural;
+pub mod regressors;
 pub mod sampler;
 
 pub use error::{MixerError, Result};
 pub use experiment_table::{ExperimentTable, RunsLayout};
 pub use mixture::{DomainWeight, MIXTURE_SCHEMA_VERSION, Mixture};
+pub use model_file::RegressorModel;
 pub use natural::{DomainStats, natural_mixture};
+pub use regressors::{FitSettings, Regressor, RegressorKind};
 pub use sampler::SamplerConfig;
