@@ -4,10 +4,15 @@
 //! - [`sampler`]: RegMix's Dirichlet candidate sampler with epoch caps and bounds;
 //! - [`regressors`]: LightGBM, linear, log-linear and the data-mixing law behind one trait;
 //! - [`model_file`]: a fitted regressor as `blend mix fit` stores it;
+//! - [`search`]: top-k mean over a million candidates, bootstrap interval;
+//! - [`climb`]: CLIMB's iterative rounds and their evaluation on recorded runs;
+//! - [`evaluation`]: held-out ρ / R² / MAE and the learning curve;
 //! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture.
 
+pub mod climb;
 pub mod domain_sizes;
 pub mod error;
+pub mod evaluation;
 pub mod experiment_table;
 pub mod metrics;
 pub mod mixture;
@@ -15,11 +20,13 @@ pub mod model_file;
 pub mod natural;
 pub mod regressors;
 pub mod sampler;
+pub mod search;
 
 pub use error::{MixerError, Result};
 pub use experiment_table::{ExperimentTable, RunsLayout};
-pub use mixture::{DomainWeight, MIXTURE_SCHEMA_VERSION, Mixture};
+pub use mixture::{DomainWeight, MIXTURE_SCHEMA_VERSION, Mixture, Prediction, SearchRecord};
 pub use model_file::RegressorModel;
 pub use natural::{DomainStats, natural_mixture};
 pub use regressors::{FitSettings, Regressor, RegressorKind};
 pub use sampler::SamplerConfig;
+pub use search::{SearchOutcome, SearchSettings};

@@ -1,13 +1,19 @@
-//! The `mixture.json` schema (version 1):
+//! The `mixture.json` schema (version 1; `docs/mixture.schema.json` is its JSON Schema):
 //!
 //! ```json
 //! { "schema_version": 1, "method": "natural", "seed": 42,
 //!   "total_tokens": 123456,
 //!   "domains": [ { "domain": "code", "weight": 0.15, "tokens": 18518,
 //!                  "available_tokens": 18518, "documents": 300, "epochs": 1.0 } ],
-//!   "inputs": { "domains_table_sha256": "…" } }
+//!   "inputs": { "domains_table_sha256": "…" },
+//!   "prediction": { "target": "loss/web", "value": 3.21, "interval": [3.19, 3.24],
+//!                   "confidence": 0.95, "bootstrap_fits": 16, "minimize": true },
+//!   "search": { "regressor": "lightgbm", "candidates": 1000000, "top_k": 128, … } }
 //! ```
 //! Weights sum to 1; `tokens` = weight × total; `epochs` = tokens / available tokens.
+//! `available_tokens`, `documents` and `epochs` are 0 when no domains table was given (a
+//! search over recorded runs alone knows weights, not corpus sizes). `prediction` and
+//! `search` are present for searched mixtures (`method` names the strategy, e.g. `regmix`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +26,7 @@ use crate::{MixerError, Result};
 pub const MIXTURE_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DomainWeight {
     pub domain: String,
     pub weight: f64,
@@ -29,7 +36,44 @@ pub struct DomainWeight {
     pub epochs: f64,
 }
 
+/// What the regressor predicts for the mixture, with a bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prediction {
+    /// The metric column the regressor was fitted on.
+    pub target: String,
+    pub value: f64,
+    /// `[low, high]` percentile interval over bootstrap refits; absent with 0 refits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    pub confidence: f64,
+    pub bootstrap_fits: usize,
+    /// Lower is better.
+    pub minimize: bool,
+}
+
+/// How a searched mixture was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRecord {
+    pub regressor: String,
+    pub candidates: usize,
+    pub top_k: usize,
+    /// Mean prediction of the top-k candidates (the mixture is their mean).
+    pub top_k_mean_prediction: f64,
+    pub best_candidate_prediction: f64,
+    /// Where the sampler's prior came from (`domain tokens`, `mean of runs`, …).
+    pub prior: String,
+    pub temperature: f64,
+    pub min_strength: f64,
+    pub max_strength: f64,
+    /// Per-domain epoch cap, when a token budget and domain sizes were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_epochs: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Mixture {
     pub schema_version: u32,
     pub method: String,
@@ -38,6 +82,10 @@ pub struct Mixture {
     pub domains: Vec<DomainWeight>,
     /// sha256 of what the mixture was computed from, by name.
     pub inputs: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchRecord>,
 }
 
 impl Mixture {
@@ -81,6 +129,38 @@ impl Mixture {
                 "domain `{}` has weight {}",
                 bad.domain, bad.weight
             )));
+        }
+        if let Some(bad) = self
+            .domains
+            .iter()
+            .find(|d| d.epochs < 0.0 || !d.epochs.is_finite())
+        {
+            return Err(MixerError::Invalid(format!(
+                "domain `{}` has {} epochs",
+                bad.domain, bad.epochs
+            )));
+        }
+        let mut names: Vec<&str> = self.domains.iter().map(|d| d.domain.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(MixerError::Invalid(format!(
+                "domain `{}` appears twice",
+                pair[0]
+            )));
+        }
+        if let Some(prediction) = &self.prediction {
+            if !prediction.value.is_finite() {
+                return Err(MixerError::Invalid(
+                    "the predicted value is not finite".into(),
+                ));
+            }
+            if let Some([low, high]) = prediction.interval
+                && (low.is_nan() || high.is_nan() || low > high)
+            {
+                return Err(MixerError::Invalid(format!(
+                    "prediction interval [{low}, {high}] is empty"
+                )));
+            }
         }
         Ok(())
     }

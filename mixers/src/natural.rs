@@ -53,6 +53,8 @@ pub fn natural_mixture(
             })
             .collect(),
         inputs,
+        prediction: None,
+        search: None,
     })
 }
 
