@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod final_shards;
 pub mod fuzzy_dedup;
+pub mod mix;
 pub mod progress;
 pub mod read_stage;
 pub mod report;

@@ -38,6 +38,8 @@ enum Command {
     Dedup(commands::dedup::DedupArgs),
     /// Write the deterministic synthetic corpus (Parquet) and its ground-truth sidecar.
     GenCorpus(commands::gen_corpus::GenCorpusArgs),
+    /// Mixture search on recorded proxy runs: `mix fit`, `mix predict`, `mix search`, `mix eval`.
+    Mix(commands::mix::MixArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
     Run(commands::run::RunArgs),
     /// Rebuild report.html from a finished run's work or output folder.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args, &progress),
         Command::Dedup(args) => commands::dedup::run(&args, &progress),
         Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
+        Command::Mix(args) => commands::mix::run(args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
         Command::Report(args) => commands::report::run(args),
         Command::Shards(args) => commands::shards::run(args, &progress),

@@ -3,6 +3,7 @@
 pub mod dedup;
 pub mod demo;
 pub mod gen_corpus;
+pub mod mix;
 pub mod report;
 pub mod run;
 pub mod shards;
