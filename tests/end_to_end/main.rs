@@ -4,6 +4,7 @@
 mod bad_input;
 mod fast_bpe;
 mod final_shards;
+mod mixture_search;
 mod near_dedup;
 mod pipeline;
 mod readers;
