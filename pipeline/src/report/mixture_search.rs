@@ -75,7 +75,7 @@ fn mixture_section(html: &mut String, mixture: &Mixture, reference: Option<&(Str
             html,
             "; mean of the top {} of {} candidates ({} regressor, prior: {})",
             search.top_k,
-            search.candidates,
+            super::count(search.candidates as u64),
             escape(&search.regressor),
             escape(&search.prior)
         );
@@ -286,5 +286,97 @@ fn evaluation_section(html: &mut String, evaluation: &EvaluationReport) {
             );
         }
         html.push_str("</table>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use blend_mixers::climb::StudyPoint;
+    use blend_mixers::evaluation::{CurvePoint, RegressorScore};
+    use blend_mixers::metrics::FitQuality;
+    use blend_mixers::{DomainStats, FitSettings, natural_mixture};
+
+    use super::*;
+
+    #[test]
+    fn every_section_is_drawn_without_scripts() {
+        let quality = FitQuality {
+            spearman: 0.99,
+            r_squared: 0.97,
+            mae: 0.04,
+        };
+        let evaluation = EvaluationReport {
+            target: "loss<cc>".into(),
+            domains: vec!["a".into(), "b".into()],
+            train_runs: 4,
+            test_runs: 3,
+            settings: FitSettings::default(),
+            scores: vec![RegressorScore {
+                regressor: RegressorKind::LightGbm,
+                quality,
+                fit_seconds: 0.1,
+                test_predictions: vec![1.0, 2.0, 3.1],
+            }],
+            test_target: vec![1.0, 2.1, 3.0],
+            learning_curve: vec![CurvePoint {
+                regressor: RegressorKind::LightGbm,
+                training_runs: 4,
+                repeats: 1,
+                spearman_mean: 0.9,
+                spearman_low: 0.9,
+                spearman_high: 0.9,
+            }],
+            climb: vec![StudyPoint {
+                strategy: Strategy::Climb,
+                queries: 4,
+                repeats: 2,
+                best_found_mean: 1.0,
+                spearman_mean: 0.5,
+                spearman_low: 0.4,
+                spearman_high: 0.6,
+            }],
+        };
+        let mixture = natural_mixture(
+            &[
+                DomainStats {
+                    domain: "a".into(),
+                    documents: 1,
+                    tokens: 30,
+                },
+                DomainStats {
+                    domain: "b".into(),
+                    documents: 1,
+                    tokens: 70,
+                },
+            ],
+            1,
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let html = render_mix_report(&MixReport {
+            title: "t".into(),
+            evaluation: Some(&evaluation),
+            model: None,
+            mixture: Some(&mixture),
+            reference: Some(("natural".into(), vec![0.3, 0.7])),
+        });
+        for section in [
+            "Chosen mixture",
+            "Held-out evaluation",
+            "against the number of training runs",
+            "CLIMB rounds against random runs",
+        ] {
+            assert!(html.contains(section), "missing {section}");
+        }
+        assert!(html.contains("loss&lt;cc&gt;") && !html.contains("loss<cc>"));
+        assert!(html.contains("rho 0.9900"));
+        assert!(!html.contains("<script"));
+        assert_eq!(
+            html.matches("<svg").count(),
+            4,
+            "mixture bars, scatter, learning curve, CLIMB"
+        );
     }
 }
