@@ -13,6 +13,10 @@ pub enum MixerError {
     File { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     Table { path: PathBuf, message: String },
+    /// A table's content does not fit what was asked (a missing column or domain); the
+    /// message names the table.
+    #[error("{0}")]
+    Data(String),
     #[error("{path}: not a blend regressor model: {message}")]
     Model { path: PathBuf, message: String },
     #[error("LightGBM: {0}")]

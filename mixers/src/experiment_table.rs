@@ -71,7 +71,7 @@ impl ExperimentTable {
     /// without a value.
     pub fn target(&self, name: &str) -> Result<Vec<f64>> {
         let Some(index) = self.metric_names.iter().position(|m| m == name) else {
-            return Err(MixerError::Invalid(format!(
+            return Err(MixerError::Data(format!(
                 "{}: no metric column `{name}`; metric columns are: {}",
                 self.origin,
                 self.metric_names.join(", ")
@@ -79,7 +79,7 @@ impl ExperimentTable {
         };
         let values = &self.metrics[index];
         if let Some(run) = values.iter().position(|v| !v.is_finite()) {
-            return Err(MixerError::Invalid(format!(
+            return Err(MixerError::Data(format!(
                 "{}: run `{}` has no value for `{name}`",
                 self.origin, self.run_ids[run]
             )));
@@ -116,7 +116,7 @@ impl ExperimentTable {
                     .iter()
                     .position(|d| d == domain)
                     .ok_or_else(|| {
-                        MixerError::Invalid(format!(
+                        MixerError::Data(format!(
                             "{}: no weight column for domain `{domain}` (expected: {})",
                             self.origin,
                             domains.join(", ")
@@ -125,7 +125,7 @@ impl ExperimentTable {
             })
             .collect::<Result<_>>()?;
         if let Some(extra) = self.domains.iter().find(|d| !domains.contains(d)) {
-            return Err(MixerError::Invalid(format!(
+            return Err(MixerError::Data(format!(
                 "{}: domain `{extra}` is not among the expected ones ({})",
                 self.origin,
                 domains.join(", ")
@@ -344,6 +344,9 @@ fn table_format(path: &Path) -> Result<TableFormat> {
 /// Reads a whole CSV or Parquet file into a polars frame.
 pub fn read_frame(path: &Path) -> Result<DataFrame> {
     let format = table_format(path)?;
+    if !path.is_file() {
+        return Err(MixerError::table(path, "no such file"));
+    }
     let error = |e: PolarsError| MixerError::table(path, e.to_string());
     let frame = match format {
         TableFormat::Csv => CsvReadOptions::default()
