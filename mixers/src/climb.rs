@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use blend_kernels::SeededRng;
 
 use crate::metrics::spearman;
-use crate::regressors::{FitSettings, Regressor, RegressorKind, fit_regressor};
+use crate::regressors::{FitSettings, Regressor, RegressorKind, fit_regressor, gather_rows};
 use crate::sampler::SamplerConfig;
 use crate::search::percentile;
 use crate::{MixerError, Result};
@@ -149,7 +149,7 @@ pub fn pool_study(
                         .fold(f64::INFINITY, f64::min)
                         * sign,
                 );
-                let rows = gather(pool.weights, pool.domains, &chosen);
+                let rows = gather_rows(pool.weights, pool.domains, &chosen);
                 let y: Vec<f64> = chosen.iter().map(|&r| pool.target[r]).collect();
                 let model = fit_regressor(kind, &rows, pool.domains, &y, settings)?;
                 let predicted = model.predict(pool.test_weights, pool.domains);
@@ -184,12 +184,12 @@ fn climb_queries(
     let mut rng = SeededRng::for_stream(seed, "climb-rounds");
     let mut chosen = random_subset(n, sizes[0], seed);
     for &size in &sizes[1..] {
-        let rows = gather(pool.weights, pool.domains, &chosen);
+        let rows = gather_rows(pool.weights, pool.domains, &chosen);
         let y: Vec<f64> = chosen.iter().map(|&r| pool.target[r]).collect();
         let model = fit_regressor(kind, &rows, pool.domains, &y, settings)?;
         let remaining: Vec<usize> = (0..n).filter(|r| !chosen.contains(r)).collect();
         let predictions = model.predict(
-            &gather(pool.weights, pool.domains, &remaining),
+            &gather_rows(pool.weights, pool.domains, &remaining),
             pool.domains,
         );
         for pick in select_promising(&predictions, size, pool.minimize, &mut rng) {
@@ -208,12 +208,6 @@ fn random_subset(n: usize, k: usize, seed: u64) -> Vec<usize> {
     }
     order.truncate(k);
     order
-}
-
-fn gather(weights: &[f64], domains: usize, rows: &[usize]) -> Vec<f64> {
-    rows.iter()
-        .flat_map(|&r| weights[r * domains..(r + 1) * domains].iter().copied())
-        .collect()
 }
 
 #[cfg(test)]

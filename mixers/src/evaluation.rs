@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{FitQuality, spearman};
-use crate::regressors::{FitSettings, RegressorKind, fit_regressor};
+use crate::regressors::{FitSettings, RegressorKind, fit_regressor, gather_rows};
 use crate::search::percentile;
 use crate::{MixerError, Result};
 
@@ -92,10 +92,7 @@ pub fn learning_curve(
             for repeat in 0..repeats_here {
                 let order =
                     crate::regressors::shuffled(n, settings.seed.wrapping_add(repeat as u64));
-                let rows: Vec<f64> = order[..size]
-                    .iter()
-                    .flat_map(|&r| split.train_weights[r * d..(r + 1) * d].iter().copied())
-                    .collect();
+                let rows = gather_rows(split.train_weights, d, &order[..size]);
                 let y: Vec<f64> = order[..size]
                     .iter()
                     .map(|&r| split.train_target[r])

@@ -92,10 +92,7 @@ impl ExperimentTable {
         Self {
             run_ids: rows.iter().map(|&r| self.run_ids[r].clone()).collect(),
             domains: self.domains.clone(),
-            weights: rows
-                .iter()
-                .flat_map(|&r| self.weights_of(r).iter().copied())
-                .collect(),
+            weights: crate::regressors::gather_rows(&self.weights, self.domains.len(), rows),
             metric_names: self.metric_names.clone(),
             metrics: self
                 .metrics

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment_table::ExperimentTable;
 use crate::metrics::FitQuality;
 use crate::regressors::{
-    FitSettings, Regressor, RegressorKind, SavedRegressor, fit_regressor, shuffled,
+    FitSettings, Regressor, RegressorKind, SavedRegressor, fit_regressor, gather_rows, shuffled,
 };
 use crate::{MixerError, Result};
 
@@ -175,12 +175,7 @@ pub fn cross_validate(
             .filter(|(p, _)| p % folds != fold)
             .map(|(_, &r)| r)
             .collect();
-        let gather = |rows_of: &[usize]| -> Vec<f64> {
-            rows_of
-                .iter()
-                .flat_map(|&r| rows[r * features..(r + 1) * features].iter().copied())
-                .collect()
-        };
+        let gather = |picks: &[usize]| gather_rows(rows, features, picks);
         let train_y: Vec<f64> = kept.iter().map(|&r| y[r]).collect();
         let model = fit_regressor(kind, &gather(&kept), features, &train_y, settings)?;
         for (r, p) in held.iter().zip(model.predict(&gather(&held), features)) {

@@ -13,7 +13,7 @@ use blend_kernels::SeededRng;
 
 use crate::model_file::RegressorModel;
 use crate::regressors::Regressor;
-use crate::regressors::fit_regressor;
+use crate::regressors::{fit_regressor, gather_rows};
 use crate::sampler::SamplerConfig;
 use crate::{MixerError, Result};
 
@@ -152,10 +152,7 @@ pub fn bootstrap_interval(
     let mut predictions = Vec::with_capacity(resamples);
     for _ in 0..resamples {
         let picks: Vec<usize> = (0..runs).map(|_| rng.below(runs as u64) as usize).collect();
-        let rows: Vec<f64> = picks
-            .iter()
-            .flat_map(|&r| model.training.weights[r * d..(r + 1) * d].iter().copied())
-            .collect();
+        let rows = gather_rows(&model.training.weights, d, &picks);
         let y: Vec<f64> = picks.iter().map(|&r| model.training.target[r]).collect();
         let refit = fit_regressor(model.kind(), &rows, d, &y, &model.settings)?;
         predictions.push(refit.predict(mixture, d)[0]);

@@ -157,6 +157,14 @@ impl SavedRegressor {
     }
 }
 
+/// The rows `picks` (in that order) of a row-major matrix with `features` columns.
+pub fn gather_rows(rows: &[f64], features: usize, picks: &[usize]) -> Vec<f64> {
+    picks
+        .iter()
+        .flat_map(|&r| rows[r * features..(r + 1) * features].iter().copied())
+        .collect()
+}
+
 /// `0..n` in a seeded random order.
 pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
