@@ -2,6 +2,7 @@
 //! trait: it reads columns of an Arrow batch and adds attribute columns, never removing a
 //! row. Only [`filter::Filter`] removes rows, counting every removal under its rule.
 
+pub mod bpe_inference;
 pub mod dedup;
 pub mod domain_from_column;
 pub mod error;
