@@ -2,6 +2,8 @@
 //! files on a DataFusion session, each stage cached under `work/<stage>-<hash>/`; then a
 //! tokenizer, token shards, the mixture and a self-contained HTML report.
 
+pub mod bpe_eval;
+pub mod bpe_inference;
 pub mod byte_size;
 pub mod config;
 pub mod dag;

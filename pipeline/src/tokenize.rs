@@ -86,8 +86,18 @@ pub fn load_tokenizer(
     })
 }
 
-/// Trains a byte-level BPE of `vocab_size` on `texts`.
+/// Trains a byte-level BPE of `vocab_size` on `texts` and writes its tokenizer.json to `out`.
 pub fn train_bpe(texts: &[String], config: &TokenizerConfig, out: &Path) -> Result<()> {
+    let json = train_bpe_json(texts, config).map_err(|e| tokenizer_error(out, e))?;
+    std::fs::write(out, json).map_err(|e| PipelineError::io(out, e))
+}
+
+/// Trains a byte-level BPE (GPT-2's pre-tokenizer, no prefix space) of `vocab_size` on
+/// `texts` and returns its tokenizer.json text.
+pub fn train_bpe_json(
+    texts: &[String],
+    config: &TokenizerConfig,
+) -> std::result::Result<String, String> {
     let mut trainer = BpeTrainerBuilder::new()
         .show_progress(false)
         .vocab_size(config.vocab_size)
@@ -104,13 +114,11 @@ pub fn train_bpe(texts: &[String], config: &TokenizerConfig, out: &Path) -> Resu
             .with_post_processor(Some(byte_level))
             .with_decoder(Some(byte_level))
             .build()
-            .map_err(|e| tokenizer_error(out, e))?;
+            .map_err(|e| e.to_string())?;
     tokenizer
         .train(&mut trainer, texts.iter())
-        .map_err(|e| tokenizer_error(out, e))?;
-    tokenizer
-        .save(out, false)
-        .map_err(|e| tokenizer_error(out, e))
+        .map_err(|e| e.to_string())?;
+    tokenizer.to_string(false).map_err(|e| e.to_string())
 }
 
 /// The configured tokenizer, or one trained on (and cached for) the documents of `docs`.

@@ -2,6 +2,7 @@
 //! readers, and (when present) the shared real data.
 
 mod bad_input;
+mod bpe_inference;
 mod fast_bpe;
 mod final_shards;
 mod mixture_search;

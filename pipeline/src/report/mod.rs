@@ -2,10 +2,12 @@
 //! with the run's inputs, warnings, the stage funnel (documents and bytes kept and removed
 //! per rule, with sample ids), the mixture, the tokenizer and the shards.
 
+mod bpe_inference;
 mod mixture_search;
 mod near_duplicates;
 mod svg;
 
+pub use bpe_inference::{render_eval_report, render_inference_report};
 pub use mixture_search::{MixReport, render_mix_report};
 
 use std::fmt::Write as _;

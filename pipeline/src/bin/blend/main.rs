@@ -40,6 +40,10 @@ enum Command {
     GenCorpus(commands::gen_corpus::GenCorpusArgs),
     /// Mixture search on recorded proxy runs: `mix fit`, `mix predict`, `mix search`, `mix eval`.
     Mix(commands::mix::MixArgs),
+    /// Which mixture of categories a BPE tokenizer was trained on, from its merge list.
+    InferMixture(commands::infer_mixture::InferMixtureArgs),
+    /// Known-mixture evaluation of `infer-mixture`: train tokenizers on random mixtures, infer them back.
+    BpeEval(commands::bpe_eval::BpeEvalArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
     Run(commands::run::RunArgs),
     /// Rebuild report.html from a finished run's work or output folder.
@@ -78,6 +82,8 @@ fn main() -> ExitCode {
         Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
         Command::Mix(args) => commands::mix::run(args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
+        Command::InferMixture(args) => commands::infer_mixture::run(&args, &progress),
+        Command::BpeEval(args) => commands::bpe_eval::run(&args, &progress),
         Command::Report(args) => commands::report::run(args),
         Command::Shards(args) => commands::shards::run(args, &progress),
     };

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod bpe_eval;
 pub mod dedup;
 pub mod demo;
 pub mod gen_corpus;
+pub mod infer_mixture;
 pub mod mix;
 pub mod report;
 pub mod run;

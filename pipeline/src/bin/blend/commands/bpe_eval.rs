@@ -1,0 +1,125 @@
+//! `blend bpe-eval`: the known-mixture evaluation of BPE mixture inference on the shared
+//! corpora (train tokenizers on random mixtures, infer the mixtures back, score log10 MSE).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use blend_operators::bpe_inference::InferenceOptions;
+use blend_pipeline::Progress;
+use blend_pipeline::bpe_eval::{CategoryPool, EvalRequest, evaluate_inference};
+use blend_pipeline::report::render_eval_report;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct BpeEvalArgs {
+    /// The shared corpora folder.
+    #[arg(long, default_value = "../shared/data/corpora")]
+    pub corpora: PathBuf,
+    /// Category pools to evaluate: languages, domains, code (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "languages,domains,code")]
+    pub pool: Vec<CategoryPool>,
+    /// Categories per trial (comma-separated list runs each; sizes larger than a pool are
+    /// skipped with a note).
+    #[arg(long, value_delimiter = ',', default_value = "5,10")]
+    pub categories: Vec<usize>,
+    /// Trials (random mixtures) per setting.
+    #[arg(long, default_value_t = 20)]
+    pub trials: usize,
+    /// Merges each tokenizer learns.
+    #[arg(long, default_value_t = 3000)]
+    pub merges: usize,
+    /// At most this much training text per tokenizer.
+    #[arg(long, default_value = "8MB", value_parser = blend_pipeline::byte_size::parse_byte_size)]
+    pub train_bytes: u64,
+    /// At most this much held-out text per category for inference.
+    #[arg(long, default_value = "2MB", value_parser = blend_pipeline::byte_size::parse_byte_size)]
+    pub sample_bytes: u64,
+    /// Languages in the language pool (those with the most text).
+    #[arg(long, default_value_t = 20)]
+    pub languages: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// New competing pairs per merge in one constraint-generation walk.
+    #[arg(long, default_value_t = InferenceOptions::default().competitors_per_merge)]
+    pub competitors_per_merge: usize,
+    /// New constraints before the LP is re-solved.
+    #[arg(long, default_value_t = InferenceOptions::default().constraints_per_round)]
+    pub constraints_per_round: usize,
+    /// Write the HTML report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print the result as one JSON object (every trial).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &BpeEvalArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.corpora.is_dir(),
+        "{} is not a folder; pass --corpora with the shared corpora (../shared/data/corpora)",
+        args.corpora.display()
+    );
+    let mut reports = Vec::new();
+    let mut skipped = Vec::new();
+    for &pool in &args.pool {
+        for &n in &args.categories {
+            let mut request = EvalRequest::new(args.corpora.clone(), pool, n);
+            request.trials = args.trials.max(1);
+            request.merges = args.merges;
+            request.train_bytes = args.train_bytes;
+            request.sample_bytes = args.sample_bytes;
+            request.languages = args.languages;
+            request.seed = args.seed;
+            request.options = InferenceOptions {
+                competitors_per_merge: args.competitors_per_merge.max(1),
+                constraints_per_round: args.constraints_per_round.max(1),
+                ..InferenceOptions::default()
+            };
+            match evaluate_inference(&request, progress) {
+                Ok(report) => reports.push(report),
+                Err(blend_pipeline::PipelineError::Invalid(message))
+                    if message.contains("a trial needs") =>
+                {
+                    skipped.push(message);
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("evaluating pool {} with n = {n}", pool.name()));
+                }
+            }
+        }
+    }
+    if let Some(report) = &args.report {
+        std::fs::write(report, render_eval_report(&reports))
+            .with_context(|| format!("writing {}", report.display()))?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"settings": reports, "skipped": skipped, "report": args.report})
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<10} {:>3} {:>7} {:>15} {:>13} {:>12}",
+        "pool", "n", "trials", "mean log10 MSE", "random guess", "infer s"
+    );
+    for report in &reports {
+        println!(
+            "{:<10} {:>3} {:>7} {:>15.2} {:>13.2} {:>12.2}",
+            report.pool.name(),
+            report.categories,
+            report.trials.len(),
+            report.mean_log10_mse,
+            report.mean_random_log10_mse,
+            report.mean_infer_seconds
+        );
+    }
+    for message in skipped {
+        println!("skipped: {message}");
+    }
+    if let Some(report) = &args.report {
+        println!("report: {}", report.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `blend infer-mixture`: which mixture of the given categories a BPE tokenizer was trained
+//! on, from its merge list (Hayase et al.).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use blend_operators::bpe_inference::InferenceOptions;
+use blend_pipeline::Progress;
+use blend_pipeline::bpe_inference::{InferenceOutcome, infer_from_texts, read_categories};
+use blend_pipeline::report::render_inference_report;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct InferMixtureArgs {
+    /// tokenizer.json of a BPE tokenizer (byte-level or SentencePiece-style); repeat to
+    /// compare several tokenizers on the same categories.
+    #[arg(long, required = true)]
+    pub tokenizer: Vec<PathBuf>,
+    /// Folder with one sample per category: a .jsonl/.parquet/.txt file or a folder of them,
+    /// named after the category.
+    #[arg(long)]
+    pub categories: PathBuf,
+    /// Use the first N merges (default: all).
+    #[arg(long)]
+    pub merges: Option<usize>,
+    /// Read at most this many bytes of text per category (e.g. 100MB).
+    #[arg(long, value_parser = blend_pipeline::byte_size::parse_byte_size)]
+    pub max_bytes: Option<u64>,
+    /// New competing pairs per merge in one constraint-generation walk.
+    #[arg(long, default_value_t = InferenceOptions::default().competitors_per_merge)]
+    pub competitors_per_merge: usize,
+    /// New constraints before the LP is re-solved.
+    #[arg(long, default_value_t = InferenceOptions::default().constraints_per_round)]
+    pub constraints_per_round: usize,
+    /// Write an HTML report of the weights here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &InferMixtureArgs, progress: &dyn Progress) -> anyhow::Result<()> {
+    let options = InferenceOptions {
+        competitors_per_merge: args.competitors_per_merge.max(1),
+        constraints_per_round: args.constraints_per_round.max(1),
+        ..InferenceOptions::default()
+    };
+    let categories = read_categories(&args.categories, args.max_bytes)
+        .with_context(|| format!("reading categories from {}", args.categories.display()))?;
+    let mut outcomes: Vec<InferenceOutcome> = Vec::new();
+    for tokenizer in &args.tokenizer {
+        let merge_list = blend_operators::bpe_inference::MergeList::from_file(tokenizer)?;
+        let outcome =
+            infer_from_texts(&merge_list, &categories, args.merges, &options, progress)
+                .with_context(|| format!("inferring the mixture of {}", tokenizer.display()))?;
+        outcomes.push(outcome);
+    }
+    if let Some(report) = &args.report {
+        std::fs::write(report, render_inference_report(&outcomes))
+            .with_context(|| format!("writing {}", report.display()))?;
+    }
+    if args.json {
+        let value = serde_json::json!({
+            "report": args.report,
+            "tokenizers": outcomes,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    for outcome in &outcomes {
+        let estimate = &outcome.estimate;
+        println!(
+            "{} ({} merges, {} constraints, {} rounds, slack {:.4}):",
+            outcome.tokenizer.display(),
+            estimate.merges,
+            estimate.constraints,
+            estimate.rounds,
+            estimate.objective
+        );
+        let mut order: Vec<usize> = (0..estimate.weights.len()).collect();
+        order.sort_by(|&a, &b| estimate.weights[b].total_cmp(&estimate.weights[a]));
+        for i in order {
+            println!(
+                "  {:<24} {:>7.2}%",
+                estimate.categories[i],
+                estimate.weights[i] * 100.0
+            );
+        }
+    }
+    if let Some(report) = &args.report {
+        println!("report: {}", report.display());
+    }
+    Ok(())
+}
