@@ -39,7 +39,8 @@ for f in wiki_wt103 books_gutenberg web_dclm_quality web_dolma_cc; do
   ln -s "$CORPORA/$f.jsonl" "$CATEGORIES/english/"
 done
 for f in code_python_ruff code_c_cuda_llmc; do ln -s "$CORPORA/$f.jsonl" "$CATEGORIES/code/"; done
-for f in multilingual_udhr multilingual_tatoeba; do ln -s "$CORPORA/$f.jsonl" "$CATEGORIES/multilingual/"; done
+# UDHR only: Tatoeba pairs every language with English, so half its text is English.
+ln -s "$CORPORA/multilingual_udhr.jsonl" "$CATEGORIES/multilingual/"
 TOKENIZERS=()
 for t in gpt_2 gpt_3 gpt_neox claude llama mistral; do
   TOKENIZERS+=(--tokenizer "$DATA/tokenizers/${t}_tokenizer.json")
