@@ -247,7 +247,8 @@ impl ReplayLog {
 }
 
 /// Applies `merges` in order to `words` (each occurring `word_counts[i]` times) and logs the
-/// pair counts; `progress` is called with the number of merges done every 1024 merges.
+/// pair counts; `progress` is called with the number of merges done every 1024 merges and
+/// once at the end (never twice with the same number).
 pub fn replay_merges(
     words: Vec<Vec<u32>>,
     word_counts: Vec<u64>,
@@ -272,7 +273,9 @@ pub fn replay_merges(
             progress(t + 1);
         }
     }
-    progress(merges.len());
+    if !merges.len().is_multiple_of(1024) {
+        progress(merges.len());
+    }
     ReplayLog {
         pair_keys: counter.pair_keys,
         initial,
@@ -428,7 +431,11 @@ mod tests {
                 merged: 13,
             },
         ];
-        let log = replay_merges(words.clone(), counts.clone(), &merges, &|_| {});
+        let reports = std::sync::Mutex::new(Vec::new());
+        let log = replay_merges(words.clone(), counts.clone(), &merges, &|done| {
+            reports.lock().unwrap().push(done);
+        });
+        assert_eq!(reports.into_inner().unwrap(), vec![4]);
         assert_eq!(log.merges(), 4);
         let mut state: PairMap<u64> = log
             .initial
