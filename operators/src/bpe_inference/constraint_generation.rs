@@ -154,8 +154,8 @@ struct WalkState<'a> {
     mix: Vec<f64>,
     /// 1 / n_i · PER_BYTES.
     scale: Vec<f64>,
-    merge_slack: Vec<f64>,
-    pair_slack: Vec<f64>,
+    merge_slack: &'a [f64],
+    pair_slack: &'a [f64],
 }
 
 /// What a walk found.
@@ -191,7 +191,7 @@ impl WalkState<'_> {
                 }
             }
         }
-        for (pair, slack) in priority.iter_mut().zip(&self.pair_slack) {
+        for (pair, slack) in priority.iter_mut().zip(self.pair_slack) {
             *pair -= slack;
         }
         let mut heap: BinaryHeap<HeapEntry> = priority
@@ -405,15 +405,10 @@ pub fn infer_weights_with(
     let mut known = HashSet::new();
     let mut solver_seconds = 0.0;
     let mut rounds = 0;
+    // v_t and v_p of the current solution, dense (zero where no constraint has one).
+    let mut merge_slack = vec![0.0; merges.len()];
+    let mut pair_slack = vec![0.0; index.pairs];
     let missing = loop {
-        let mut merge_slack = vec![0.0; merges.len()];
-        for &(t, v) in &solution.merge_slacks {
-            merge_slack[t as usize] = v;
-        }
-        let mut pair_slack = vec![0.0; index.pairs];
-        for &(pair, v) in &solution.pair_slacks {
-            pair_slack[pair as usize] = v;
-        }
         let mut reactivated = 0;
         for pooled in pool.iter_mut().filter(|p| !p.active) {
             if pooled.residual(&solution.weights, &merge_slack, &pair_slack) < -pooled.tolerance {
@@ -431,8 +426,8 @@ pub fn infer_weights_with(
                 .map(|(w, s)| w * s)
                 .collect(),
             scale: scale.clone(),
-            merge_slack,
-            pair_slack,
+            merge_slack: &merge_slack,
+            pair_slack: &pair_slack,
         };
         let walk = state.walk(merges.len(), &mut known, options);
         if walk.new_constraints.is_empty() && reactivated == 0 {
@@ -469,11 +464,11 @@ pub fn infer_weights_with(
             solve_seconds = solve_started.elapsed().as_secs_f64(),
             "bpe inference LP round"
         );
-        let mut merge_slack = vec![0.0; merges.len()];
+        merge_slack.fill(0.0);
         for &(t, v) in &solution.merge_slacks {
             merge_slack[t as usize] = v;
         }
-        let mut pair_slack = vec![0.0; index.pairs];
+        pair_slack.fill(0.0);
         for &(pair, v) in &solution.pair_slacks {
             pair_slack[pair as usize] = v;
         }

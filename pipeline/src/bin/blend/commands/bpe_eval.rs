@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use blend_operators::bpe_inference::InferenceOptions;
 use blend_pipeline::Progress;
 use blend_pipeline::bpe_eval::{CategoryPool, EvalRequest, evaluate_inference};
 use blend_pipeline::report::render_eval_report;
@@ -39,12 +38,8 @@ pub struct BpeEvalArgs {
     pub languages: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// New competing pairs per merge in one constraint-generation walk.
-    #[arg(long, default_value_t = InferenceOptions::default().competitors_per_merge)]
-    pub competitors_per_merge: usize,
-    /// New constraints before the LP is re-solved.
-    #[arg(long, default_value_t = InferenceOptions::default().constraints_per_round)]
-    pub constraints_per_round: usize,
+    #[command(flatten)]
+    pub constraints: super::infer_mixture::ConstraintArgs,
     /// Write the HTML report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -70,11 +65,7 @@ pub fn run(args: &BpeEvalArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             request.sample_bytes = args.sample_bytes;
             request.languages = args.languages;
             request.seed = args.seed;
-            request.options = InferenceOptions {
-                competitors_per_merge: args.competitors_per_merge.max(1),
-                constraints_per_round: args.constraints_per_round.max(1),
-                ..InferenceOptions::default()
-            };
+            request.options = args.constraints.options();
             match evaluate_inference(&request, progress) {
                 Ok(report) => reports.push(report),
                 Err(blend_pipeline::PipelineError::Invalid(message))

@@ -26,12 +26,8 @@ pub struct InferMixtureArgs {
     /// Read at most this many bytes of text per category (e.g. 100MB).
     #[arg(long, value_parser = blend_pipeline::byte_size::parse_byte_size)]
     pub max_bytes: Option<u64>,
-    /// New competing pairs per merge in one constraint-generation walk.
-    #[arg(long, default_value_t = InferenceOptions::default().competitors_per_merge)]
-    pub competitors_per_merge: usize,
-    /// New constraints before the LP is re-solved.
-    #[arg(long, default_value_t = InferenceOptions::default().constraints_per_round)]
-    pub constraints_per_round: usize,
+    #[command(flatten)]
+    pub constraints: ConstraintArgs,
     /// Write an HTML report of the weights here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -40,12 +36,29 @@ pub struct InferMixtureArgs {
     pub json: bool,
 }
 
+/// How constraints are generated (shared with `bpe-eval`).
+#[derive(Debug, Args)]
+pub struct ConstraintArgs {
+    /// New competing pairs per merge in one constraint-generation walk.
+    #[arg(long, default_value_t = InferenceOptions::default().competitors_per_merge)]
+    pub competitors_per_merge: usize,
+    /// New constraints before the LP is re-solved.
+    #[arg(long, default_value_t = InferenceOptions::default().constraints_per_round)]
+    pub constraints_per_round: usize,
+}
+
+impl ConstraintArgs {
+    pub fn options(&self) -> InferenceOptions {
+        InferenceOptions {
+            competitors_per_merge: self.competitors_per_merge.max(1),
+            constraints_per_round: self.constraints_per_round.max(1),
+            ..InferenceOptions::default()
+        }
+    }
+}
+
 pub fn run(args: &InferMixtureArgs, progress: &dyn Progress) -> anyhow::Result<()> {
-    let options = InferenceOptions {
-        competitors_per_merge: args.competitors_per_merge.max(1),
-        constraints_per_round: args.constraints_per_round.max(1),
-        ..InferenceOptions::default()
-    };
+    let options = args.constraints.options();
     let categories = read_categories(&args.categories, args.max_bytes)
         .with_context(|| format!("reading categories from {}", args.categories.display()))?;
     let mut outcomes: Vec<InferenceOutcome> = Vec::new();
