@@ -33,6 +33,9 @@ pub enum PipelineError {
     #[error(transparent)]
     Mixture(#[from] blend_mixers::MixerError),
 
+    #[error("proxy training: {0}")]
+    ProxyTraining(#[from] blend_proxy_train::ProxyError),
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -14,6 +14,7 @@ pub mod final_shards;
 pub mod fuzzy_dedup;
 pub mod mix;
 pub mod progress;
+pub mod proxy_search;
 pub mod read_stage;
 pub mod report;
 pub mod runner;

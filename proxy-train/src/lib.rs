@@ -1,7 +1,29 @@
-//! The data side of proxy training: fixed-length training sequences drawn from per-domain
-//! token streams in proportion to a mixture's weights, deterministically for a seed. The
-//! candle model that consumes them lives beside this (see the proxy-training issue).
+//! Proxy training: a small GPT in candle (CPU reference, CUDA behind the `cuda` feature)
+//! trained on per-domain token streams sampled by a mixture's weights, scored by its
+//! held-out loss on every domain: the runs the mixers regress on.
+//!
+//! - [`model_config`]: shapes and presets (`tiny`, `regmix-1m`);
+//! - [`gpt`]: the model (RoPE, RMSNorm, SwiGLU, tied embeddings);
+//! - [`train`]: AdamW + warmup/cosine + clipping, per-domain evaluation;
+//! - [`proxy_data`]: the per-domain train/valid Megatron streams;
+//! - [`sequence_sampler`]: mixture-weighted windows, deterministic for a seed;
+//! - [`parallel`]: several proxies at once.
 
+pub mod allocator;
+pub mod cross_entropy;
+pub mod device;
+pub mod error;
+pub mod gpt;
+pub mod lr_schedule;
+pub mod model_config;
+pub mod parallel;
+pub mod proxy_data;
 pub mod sequence_sampler;
+pub mod train;
 
+pub use device::DeviceChoice;
+pub use error::{ProxyError, Result};
+pub use model_config::{ModelConfig, Preset};
+pub use proxy_data::{ProxyData, ProxyDataManifest, ProxyDataWriter};
 pub use sequence_sampler::{DomainTokens, SamplerError, SequenceSampler};
+pub use train::{ProxyOutcome, TrainSettings, train_proxy};

@@ -24,17 +24,17 @@ pub enum SamplerError {
 }
 
 #[derive(Debug)]
-pub struct SequenceSampler {
-    domains: Vec<DomainTokens>,
+pub struct SequenceSampler<'a> {
+    domains: &'a [DomainTokens],
     weights: Vec<f64>,
     window: usize,
     rng: SeededRng,
 }
 
-impl SequenceSampler {
+impl<'a> SequenceSampler<'a> {
     /// `weights[i]` belongs to `domains[i]`; zero-weight domains may be short.
     pub fn new(
-        domains: Vec<DomainTokens>,
+        domains: &'a [DomainTokens],
         weights: Vec<f64>,
         sequence_length: usize,
         seed: u64,
@@ -71,9 +71,10 @@ impl SequenceSampler {
     }
 
     /// The next window: (domain index, `sequence_length + 1` tokens).
-    pub fn next_window(&mut self) -> (usize, &[u32]) {
+    pub fn next_window(&mut self) -> (usize, &'a [u32]) {
         let domain = self.rng.weighted_index(&self.weights);
-        let tokens = &self.domains[domain].tokens;
+        let domains: &'a [DomainTokens] = self.domains;
+        let tokens = &domains[domain].tokens;
         let start = self.rng.below((tokens.len() - self.window + 1) as u64) as usize;
         (domain, &tokens[start..start + self.window])
     }
@@ -98,8 +99,9 @@ mod tests {
 
     #[test]
     fn follows_weights_and_is_deterministic() {
-        let mut sampler = SequenceSampler::new(domains(), vec![0.25, 0.75], 8, 1).unwrap();
-        let mut again = SequenceSampler::new(domains(), vec![0.25, 0.75], 8, 1).unwrap();
+        let domains = domains();
+        let mut sampler = SequenceSampler::new(&domains, vec![0.25, 0.75], 8, 1).unwrap();
+        let mut again = SequenceSampler::new(&domains, vec![0.25, 0.75], 8, 1).unwrap();
         let mut counts = [0usize; 2];
         for _ in 0..4000 {
             let (domain, window) = sampler.next_window();
@@ -118,9 +120,10 @@ mod tests {
 
     #[test]
     fn short_domains_and_bad_weights_are_errors() {
-        let error = SequenceSampler::new(domains(), vec![1.0, 0.0], 200, 1).unwrap_err();
+        let domains = domains();
+        let error = SequenceSampler::new(&domains, vec![1.0, 0.0], 200, 1).unwrap_err();
         assert!(matches!(error, SamplerError::TooFewTokens { .. }));
-        assert!(SequenceSampler::new(domains(), vec![0.0, 0.0], 8, 1).is_err());
-        assert!(SequenceSampler::new(domains(), vec![1.0], 8, 1).is_err());
+        assert!(SequenceSampler::new(&domains, vec![0.0, 0.0], 8, 1).is_err());
+        assert!(SequenceSampler::new(&domains, vec![1.0], 8, 1).is_err());
     }
 }

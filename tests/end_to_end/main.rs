@@ -8,5 +8,6 @@ mod final_shards;
 mod mixture_search;
 mod near_dedup;
 mod pipeline;
+mod proxy_search;
 mod readers;
 mod shared_data;

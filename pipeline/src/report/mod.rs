@@ -5,10 +5,12 @@
 mod bpe_inference;
 mod mixture_search;
 mod near_duplicates;
+mod proxy_search;
 mod svg;
 
 pub use bpe_inference::{render_eval_report, render_inference_report};
 pub use mixture_search::{MixReport, render_mix_report};
+pub use proxy_search::render_proxy_search_report;
 
 use std::fmt::Write as _;
 

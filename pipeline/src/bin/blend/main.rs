@@ -44,6 +44,8 @@ enum Command {
     InferMixture(commands::infer_mixture::InferMixtureArgs),
     /// Known-mixture evaluation of `infer-mixture`: train tokenizers on random mixtures, infer them back.
     BpeEval(commands::bpe_eval::BpeEvalArgs),
+    /// Closed loop: sample mixtures, train proxies (candle), fit a regressor, write mixture.json.
+    Search(commands::search::SearchArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
     Run(commands::run::RunArgs),
     /// Rebuild report.html from a finished run's work or output folder.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args, &progress),
         Command::InferMixture(args) => commands::infer_mixture::run(&args, &progress),
         Command::BpeEval(args) => commands::bpe_eval::run(&args, &progress),
+        Command::Search(args) => commands::search::run(&args, &progress),
         Command::Report(args) => commands::report::run(args),
         Command::Shards(args) => commands::shards::run(args, &progress),
     };

@@ -8,6 +8,7 @@ pub mod infer_mixture;
 pub mod mix;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod shards;
 
 use blend_pipeline::RunOutcome;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Proxy training speed: blend's candle step loop vs the same model in PyTorch (eager and
+# torch.compile), on this machine's CPU, for the tiny and regmix-1m presets; then several
+# proxies at once on the CPU (parallel 1 vs 2). Each row is one process, so peak RSS is that
+# configuration's own. PyTorch goes in a venv under the target dir (never in the project).
+# GPU rows: build with `--features cuda`, carry the binary to a GPU machine and run the same
+# commands with device=cuda (see the proxy-training note); this script runs CPU rows only.
+# STEPS, WARMUP, THREADS, PROFILE override the sizes; results go to $OUT/results.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
+OUT=$TARGET/bench-proxy
+VENV=$OUT/venv
+STEPS=${STEPS:-30}
+WARMUP=${WARMUP:-5}
+THREADS=${THREADS:-$(nproc)}
+mkdir -p "$OUT"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, numpy" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q torch numpy
+fi
+# PROFILE=release for a release build (a cold one takes ~30 min here); the default dev build
+# already compiles candle at opt-level 2 and blend-proxy-train at 3 (see Cargo.toml).
+PROFILE=${PROFILE:-dev}
+if [ "$PROFILE" = release ]; then
+  cargo build --release -p blend-proxy-train --bench train_step --quiet
+  DIR=release
+else
+  cargo build --workspace --all-targets --quiet
+  DIR=debug
+fi
+CANDLE=$(ls -t "$TARGET/$DIR"/deps/train_step-* | grep -v '\.d$' | head -1)
+RESULTS=$OUT/results.jsonl
+: > "$RESULTS"
+run() { echo "$*" >&2; "$@" | tail -1 | tee -a "$RESULTS"; }
+for config in "preset=tiny vocab=512 seq=64 batch=8" "preset=regmix-1m vocab=4096 seq=256 batch=16"; do
+  # shellcheck disable=SC2086
+  run env RAYON_NUM_THREADS="$THREADS" "$CANDLE" --bench $config steps="$STEPS" warmup="$WARMUP"
+  # shellcheck disable=SC2086
+  run "$VENV/bin/python" bench/proxy/torch_step.py $config steps="$STEPS" warmup="$WARMUP" threads="$THREADS" compile=0
+  # shellcheck disable=SC2086
+  run "$VENV/bin/python" bench/proxy/torch_step.py $config steps="$STEPS" warmup="$WARMUP" threads="$THREADS" compile=1
+done
+# Several tiny proxies at once: one thread each vs one after the other.
+for parallel in 1 2; do
+  run env RAYON_NUM_THREADS="$THREADS" "$CANDLE" --bench preset=tiny vocab=512 seq=64 batch=8 \
+    steps="$STEPS" warmup="$WARMUP" proxies=4 parallel="$parallel"
+done
+"$VENV/bin/python" - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f"{'impl':<18}{'preset':<11}{'proxies':>8}{'par':>4}{'tokens/s':>12}{'ms/step':>9}{'GFLOP/s':>9}{'peak RSS MiB':>13}")
+for r in rows:
+    print(f"{r['impl']:<18}{r['preset']:<11}{r.get('proxies', 1):>8}{r.get('parallel', 1):>4}"
+          f"{r['tokens_per_second']:>12.0f}{r['ms_per_step']:>9.1f}{r['gflops']:>9.2f}{r['peak_rss_mib']:>13.0f}")
+PY

@@ -1,0 +1,209 @@
+//! Next-token cross-entropy fused into one CPU pass per row, forward and backward. The
+//! composite form (log-softmax from max, subtract, exp, sum, log, then gather) makes six
+//! vocabulary-wide tensors per step and as many in the backward pass; with a 4096-token
+//! vocabulary and 2048 tokens per batch each is 32 MB, and allocating, filling and freeing
+//! them took over half of a proxy's step (measured with `perf`). Other devices use candle-nn's
+//! composite `cross_entropy`.
+
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::Result;
+
+/// Rows per parallel task.
+const ROWS_PER_TASK: usize = 64;
+
+fn contiguous<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} must be contiguous")))?;
+    Ok(&storage.as_slice::<f32>()?[start..end])
+}
+
+fn targets<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [u32]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("targets must be contiguous".into()))?;
+    Ok(&storage.as_slice::<u32>()?[start..end])
+}
+
+/// log Σ exp(row), computed stably.
+fn log_sum_exp(row: &[f32]) -> f32 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = row.iter().map(|&x| (x - max).exp()).sum();
+    max + sum.ln()
+}
+
+fn check_target(target: u32, vocab: usize) -> candle_core::Result<usize> {
+    let target = target as usize;
+    if target >= vocab {
+        candle_core::bail!("target token {target} is outside the vocabulary of {vocab}");
+    }
+    Ok(target)
+}
+
+/// (logits [N, V], targets [N]) → per-row loss [N].
+#[derive(Debug)]
+struct RowLoss;
+
+impl CustomOp2 for RowLoss {
+    fn name(&self) -> &'static str {
+        "fused-cross-entropy"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (rows, vocab) = l1.shape().dims2()?;
+        let logits = contiguous(s1, l1, "logits")?;
+        let targets = targets(s2, l2)?;
+        let losses = logits
+            .par_chunks(vocab * ROWS_PER_TASK)
+            .zip(targets.par_chunks(ROWS_PER_TASK))
+            .map(|(block, block_targets)| {
+                block
+                    .chunks_exact(vocab)
+                    .zip(block_targets)
+                    .map(|(row, &t)| Ok(log_sum_exp(row) - row[check_target(t, vocab)?]))
+                    .collect::<candle_core::Result<Vec<f32>>>()
+            })
+            .collect::<candle_core::Result<Vec<Vec<f32>>>>()?
+            .concat();
+        Ok((CpuStorage::F32(losses), Shape::from(rows)))
+    }
+
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = logits.apply_op3_no_bwd(targets, &grad_res.contiguous()?, &RowLossGrad)?;
+        Ok((Some(grad), None))
+    }
+}
+
+/// (logits [N, V], targets [N], upstream gradient [N]) → (softmax − one-hot) · gradient.
+#[derive(Debug)]
+struct RowLossGrad;
+
+impl CustomOp3 for RowLossGrad {
+    fn name(&self) -> &'static str {
+        "fused-cross-entropy-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (rows, vocab) = l1.shape().dims2()?;
+        let logits = contiguous(s1, l1, "logits")?;
+        let targets = targets(s2, l2)?;
+        let upstream = contiguous(s3, l3, "the upstream gradient")?;
+        let mut grad = vec![0f32; rows * vocab];
+        grad.par_chunks_mut(vocab * ROWS_PER_TASK)
+            .zip(logits.par_chunks(vocab * ROWS_PER_TASK))
+            .zip(
+                targets
+                    .par_chunks(ROWS_PER_TASK)
+                    .zip(upstream.par_chunks(ROWS_PER_TASK)),
+            )
+            .try_for_each(|((out, block), (block_targets, block_upstream))| {
+                for ((out_row, row), (&t, &g)) in out
+                    .chunks_exact_mut(vocab)
+                    .zip(block.chunks_exact(vocab))
+                    .zip(block_targets.iter().zip(block_upstream))
+                {
+                    let lse = log_sum_exp(row);
+                    for (o, &x) in out_row.iter_mut().zip(row) {
+                        *o = (x - lse).exp() * g;
+                    }
+                    out_row[check_target(t, vocab)?] -= g;
+                }
+                Ok::<(), candle_core::Error>(())
+            })?;
+        Ok((CpuStorage::F32(grad), l1.shape().clone()))
+    }
+}
+
+/// Mean cross-entropy of `logits` [N, V] (f32) against `targets` [N] (u32).
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    if !logits.device().is_cpu() || logits.dtype() != DType::F32 {
+        return Ok(candle_nn::loss::cross_entropy(logits, targets)?);
+    }
+    let logits = logits.contiguous()?;
+    let targets = targets.contiguous()?;
+    Ok(logits.apply_op2(&targets, RowLoss)?.mean_all()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Var};
+
+    use super::*;
+
+    #[test]
+    fn matches_the_composite_loss_and_its_gradient() {
+        let device = Device::Cpu;
+        let values: Vec<f32> = (0..7 * 130)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 9.0)
+            .collect();
+        let logits =
+            Var::from_tensor(&Tensor::from_vec(values, (130, 7), &device).unwrap()).unwrap();
+        let targets = Tensor::from_vec(
+            (0..130u32).map(|i| (i * 3) % 7).collect::<Vec<_>>(),
+            130,
+            &device,
+        )
+        .unwrap();
+        let fused = cross_entropy(logits.as_tensor(), &targets).unwrap();
+        let composite = candle_nn::loss::cross_entropy(logits.as_tensor(), &targets).unwrap();
+        let (a, b) = (
+            fused.to_scalar::<f32>().unwrap(),
+            composite.to_scalar::<f32>().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        // Scale the loss so the upstream gradient is not 1.
+        let grad_fused = (fused * 3.0).unwrap().backward().unwrap();
+        let grad_composite = (composite * 3.0).unwrap().backward().unwrap();
+        let ga: Vec<f32> = grad_fused
+            .get(logits.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let gb: Vec<f32> = grad_composite
+            .get(logits.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (x, y) in ga.iter().zip(&gb) {
+            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn out_of_vocabulary_targets_are_errors() {
+        let device = Device::Cpu;
+        let logits = Tensor::zeros((2, 4), DType::F32, &device).unwrap();
+        let targets = Tensor::from_vec(vec![1u32, 4], 2, &device).unwrap();
+        assert!(cross_entropy(&logits, &targets).is_err());
+    }
+}
