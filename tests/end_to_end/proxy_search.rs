@@ -81,6 +81,15 @@ fn the_closed_loop_trains_proxies_fits_a_regressor_and_writes_a_mixture() {
     assert_eq!(mixture.prediction.as_ref().unwrap().target, "valid_loss");
     let html = render_proxy_search_report(&outcome);
     assert!(html.contains("<h2>Proxies</h2>") && html.contains("Training loss"));
+    // 8 runs for 5 synthetic domains is below 4 per domain: the user is told.
+    assert!(
+        outcome
+            .warnings
+            .iter()
+            .any(|w| w.contains("raise --proxies")),
+        "{:?}",
+        outcome.warnings
+    );
 
     // Resume: with one recorded run removed, only that run trains again, to the same result.
     let removed = request.out_dir.join("runs/run_00003.json");

@@ -28,6 +28,9 @@ pub fn render_proxy_search_report(outcome: &ProxySearchOutcome) -> String {
         ..MixReport::default()
     });
     let mut section = String::new();
+    for warning in &outcome.warnings {
+        let _ = write!(section, "<div class=\"warn\">{}</div>", escape(warning));
+    }
     proxies_section(&mut section, outcome);
     match html.rfind("</body>") {
         Some(at) => format!("{}{section}{}", &html[..at], &html[at..]),

@@ -50,9 +50,10 @@ pub struct SearchArgs {
     /// cpu, cuda or cuda:N (CUDA needs a blend built with `--features cuda`).
     #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: DeviceChoice,
-    /// Proxies trained at once (default: one per core).
-    #[arg(long)]
-    pub parallel: Option<usize>,
+    /// Proxies trained at once (on the CPU each already uses every core; more than one at
+    /// a time pays off on a GPU, where one small proxy leaves the device idle).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
     /// What the regressor predicts and the search minimizes: valid_loss (mean held-out loss
     /// over domains) or loss/<domain>.
     #[arg(long, default_value = MEAN_LOSS)]
@@ -110,9 +111,7 @@ pub fn run(args: &SearchArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     request.batch_size = args.batch_size;
     request.peak_lr = args.lr;
     request.device = args.device;
-    if let Some(parallel) = args.parallel {
-        request.parallel = parallel.max(1);
-    }
+    request.parallel = args.parallel.max(1);
     request.target = args.target.clone();
     request.regressor = args.regressor;
     request.search.candidates = args.candidates;
@@ -141,9 +140,13 @@ pub fn run(args: &SearchArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             "parameters": outcome.settings.model.parameters(),
             "weights": weights,
             "predicted": outcome.mixture.prediction.as_ref().map(|p| p.value),
+            "warnings": outcome.warnings,
         });
         println!("{value}");
         return Ok(());
+    }
+    for warning in &outcome.warnings {
+        println!("warning: {warning}");
     }
     println!(
         "{} proxies ({} trained now, {} params, {} steps each); target {}",
