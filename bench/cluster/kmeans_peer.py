@@ -1,0 +1,31 @@
+"""scikit-learn's KMeans on the points `cargo bench --bench kmeans -- out=PATH` wrote (raw
+little-endian f32, n × dim): k-means++ (greedy, as blend), one init, Lloyd, the same iteration
+cap and tolerance; and MiniBatchKMeans with batch 4096. Prints one JSON line per mode.
+
+    python kmeans_peer.py PATH n dim k threads
+"""
+import json
+import os
+import sys
+import time
+
+path, n, dim, k, threads = sys.argv[1], *map(int, sys.argv[2:6])
+os.environ["OMP_NUM_THREADS"] = str(threads)
+import numpy as np  # noqa: E402
+from sklearn.cluster import KMeans, MiniBatchKMeans  # noqa: E402
+import sklearn  # noqa: E402
+
+points = np.fromfile(path, dtype="<f4").reshape(n, dim)
+for name, model in [
+    ("scikit-learn lloyd", KMeans(n_clusters=k, init="k-means++", n_init=1, max_iter=100,
+                                  tol=1e-4, algorithm="lloyd", random_state=0)),
+    ("scikit-learn mini-batch 4096", MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=1,
+                                                     max_iter=100, random_state=0)),
+]:
+    started = time.perf_counter()
+    model.fit(points)
+    seconds = time.perf_counter() - started
+    inertia = float(((points - model.cluster_centers_[model.predict(points)]) ** 2).sum())
+    print(json.dumps({"impl": name, "sklearn": sklearn.__version__, "n": n, "dim": dim, "k": k,
+                      "threads": threads, "inertia": inertia,
+                      "iterations": int(model.n_iter_), "seconds": seconds}))

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# k-means: blend's kernel (k-means++ + Lloyd, and mini-batch) vs scikit-learn on the same
+# seeded Gaussian blobs (N points, DIM dims, K clusters); inertia and seconds per mode.
+# scikit-learn goes in a venv under the target dir. N, DIM, K override the sizes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
+OUT=$TARGET/bench-cluster
+VENV=$OUT/venv
+N=${N:-100000}
+DIM=${DIM:-64}
+K=${K:-100}
+THREADS=${THREADS:-$(nproc)}
+mkdir -p "$OUT"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q scikit-learn numpy
+fi
+cargo build --workspace --all-targets --quiet
+BIN=$(ls -t "$TARGET"/debug/deps/kmeans-* | grep -v '\.d$' | head -1)
+RESULTS=$OUT/results.jsonl
+RAYON_NUM_THREADS=$THREADS "$BIN" --bench n="$N" dim="$DIM" k="$K" out="$OUT/points.f32" | tee "$RESULTS"
+"$VENV/bin/python" bench/cluster/kmeans_peer.py "$OUT/points.f32" "$N" "$DIM" "$K" "$THREADS" | tee -a "$RESULTS"
+"$VENV/bin/python" - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+base = {r["impl"].split(" ", 1)[1]: r for r in rows if r["impl"].startswith("scikit-learn")}
+print(f"{'impl':<30}{'inertia':>14}{'vs sklearn':>11}{'iters':>7}{'seconds':>9}{'speed-up':>9}")
+for r in rows:
+    peer = base.get(r["impl"].split(" ", 1)[1])
+    ratio = r["inertia"] / peer["inertia"] - 1 if peer else 0.0
+    speed = peer["seconds"] / r["seconds"] if peer else 1.0
+    print(f"{r['impl']:<30}{r['inertia']:>14.1f}{ratio:>+10.2%}{r['iterations']:>7}{r['seconds']:>9.2f}{speed:>8.2f}x")
+PY
