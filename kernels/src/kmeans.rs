@@ -1,6 +1,8 @@
 //! k-means over dense f32 rows: k-means++ seeding (greedy, with 2 + ln k trials per centre as
 //! scikit-learn does), then Lloyd iterations with the assignment step in parallel, or
-//! mini-batch updates (Sculley 2010) for millions of points. Deterministic for a seed: rows
+//! mini-batch updates (Sculley 2010) for millions of points. Points are assigned in chunks by
+//! ‖c‖² − 2x·c, the x·c of a chunk against all centres from one matrix product (`gemm`, the
+//! kernel candle uses), and the exact distance to the chosen centre is kept. Deterministic for a seed: rows
 //! are visited in a fixed order and every reduction sums in chunk order, whatever the number
 //! of threads. A cluster left empty takes the point farthest from its centre.
 
@@ -84,7 +86,9 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// The nearest centre of `point` and its squared distance.
+/// The nearest centre of `point` and its squared distance, by direct distances (the
+/// reference the matrix-product assignment is tested against).
+#[cfg(test)]
 fn nearest(point: &[f32], centroids: &[f32], dim: usize) -> (u32, f32) {
     let mut best = (0u32, f32::INFINITY);
     for (c, centre) in centroids.chunks_exact(dim).enumerate() {
@@ -96,19 +100,91 @@ fn nearest(point: &[f32], centroids: &[f32], dim: usize) -> (u32, f32) {
     best
 }
 
+/// `out[i·k + j] = rows[i] · centroids[j]` for the `m` rows, one matrix product.
+#[allow(unsafe_code)]
+fn dot_products(rows: &[f32], centroids: &[f32], dim: usize, out: &mut [f32]) {
+    let m = rows.len() / dim;
+    let k = centroids.len() / dim;
+    assert!(rows.len() == m * dim && centroids.len() == k * dim && out.len() == m * k);
+    // SAFETY: the slices hold exactly m×dim, k×dim and m×k values (asserted above) and the
+    // strides address only inside them: `out` row-major m×k (column stride 1, row stride k),
+    // `rows` row-major m×dim, and `centroids` read as its transpose, dim×k (column stride
+    // dim, row stride 1). `out` is the only written slice and cannot alias the shared ones.
+    // With `read_dst` false gemm writes out = 1·rows·centroidsᵀ, single-threaded.
+    unsafe {
+        gemm::gemm(
+            m,
+            k,
+            dim,
+            out.as_mut_ptr(),
+            1,
+            k as isize,
+            false,
+            rows.as_ptr(),
+            1,
+            dim as isize,
+            centroids.as_ptr(),
+            dim as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Nearest centre of each row of `rows` by ‖c‖² − 2x·c (the x·c of a chunk from one matrix
+/// product, as scikit-learn does), then the exact squared distance to it.
+fn assign_chunk(
+    rows: &[f32],
+    dim: usize,
+    centroids: &[f32],
+    centroid_norms: &[f32],
+    labels: &mut [u32],
+    distances: &mut [f32],
+) {
+    let k = centroid_norms.len();
+    let mut dots = vec![0f32; labels.len() * k];
+    dot_products(rows, centroids, dim, &mut dots);
+    for (((row, dots), label), distance) in rows
+        .chunks_exact(dim)
+        .zip(dots.chunks_exact(k))
+        .zip(labels)
+        .zip(distances)
+    {
+        let mut best = (0usize, f32::INFINITY);
+        for (c, (&norm, &dot)) in centroid_norms.iter().zip(dots).enumerate() {
+            let score = norm - 2.0 * dot;
+            if score < best.1 {
+                best = (c, score);
+            }
+        }
+        *label = best.0 as u32;
+        *distance = squared_distance(row, &centroids[best.0 * dim..(best.0 + 1) * dim]);
+    }
+}
+
+fn squared_norms(centroids: &[f32], dim: usize) -> Vec<f32> {
+    let origin = vec![0f32; dim];
+    centroids
+        .chunks_exact(dim)
+        .map(|c| squared_distance(c, &origin))
+        .collect()
+}
+
 /// Assigns every row; returns the squared distances beside.
 fn assign(points: &[f32], dim: usize, centroids: &[f32], assignments: &mut [u32]) -> Vec<f32> {
+    let norms = squared_norms(centroids, dim);
     let mut distances = vec![0f32; assignments.len()];
     points
         .par_chunks(CHUNK * dim)
         .zip(assignments.par_chunks_mut(CHUNK))
         .zip(distances.par_chunks_mut(CHUNK))
         .for_each(|((rows, labels), dists)| {
-            for ((row, label), dist) in rows.chunks_exact(dim).zip(labels).zip(dists) {
-                let (c, d) = nearest(row, centroids, dim);
-                *label = c;
-                *dist = d;
-            }
+            assign_chunk(rows, dim, centroids, &norms, labels, dists);
         });
     distances
 }
@@ -257,7 +333,20 @@ pub fn kmeans(points: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMean
     }
     let k = config.k;
     let mut rng = SeededRng::for_stream(config.seed, "kmeans");
-    let mut centroids = seed_centroids(points, dim, k, &mut rng);
+    let mut centroids = match config.mini_batch {
+        // Mini-batch seeds on a sample of 3 batches (scikit-learn's `init_size`), not on all
+        // points: seeding all of them costs more than the updates.
+        Some(batch) if 3 * batch < n && 3 * batch >= k => {
+            let mut sample: Vec<usize> = (0..n).collect();
+            rng.shuffle(&mut sample);
+            let mut rows = Vec::with_capacity(3 * batch * dim);
+            for &i in &sample[..3 * batch] {
+                rows.extend_from_slice(&points[i * dim..(i + 1) * dim]);
+            }
+            seed_centroids(&rows, dim, k, &mut rng)
+        }
+        _ => seed_centroids(points, dim, k, &mut rng),
+    };
     let tolerance = config.tolerance * mean_feature_variance(points, dim);
     let mut assignments = vec![0u32; n];
     let mut repaired = 0;
@@ -291,14 +380,17 @@ pub fn kmeans(points: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMean
             let batch = batch.clamp(1, n);
             let mut seen = vec![0u64; k];
             let mut rows = Vec::with_capacity(batch);
+            let mut gathered = Vec::with_capacity(batch * dim);
             for _ in 0..config.max_iterations {
                 iterations += 1;
                 rows.clear();
                 rows.extend((0..batch).map(|_| rng.below(n as u64) as usize));
-                let labels: Vec<u32> = rows
-                    .par_iter()
-                    .map(|&i| nearest(&points[i * dim..(i + 1) * dim], &centroids, dim).0)
-                    .collect();
+                gathered.clear();
+                for &i in &rows {
+                    gathered.extend_from_slice(&points[i * dim..(i + 1) * dim]);
+                }
+                let mut labels = vec![0u32; batch];
+                assign(&gathered, dim, &centroids, &mut labels);
                 for (&i, &label) in rows.iter().zip(&labels) {
                     let c = label as usize;
                     seen[c] += 1;
@@ -419,6 +511,44 @@ mod tests {
         assert!(kmeans(&points, 3, &KMeansConfig::new(2, 0)).is_err());
         assert!(kmeans(&points, 2, &KMeansConfig::new(0, 0)).is_err());
         assert!(kmeans(&[f32::NAN, 0.0], 2, &KMeansConfig::new(1, 0)).is_err());
+    }
+
+    #[test]
+    fn matrix_product_assignment_matches_direct_distances() {
+        // Random points and centres away from the origin (where ‖x‖² − 2x·c + ‖c‖² loses
+        // the most precision): labels agree except where two centres are within rounding,
+        // and the kept distance is always the exact one to the chosen centre.
+        let mut rng = SeededRng::new(9);
+        let dim = 37;
+        let points: Vec<f32> = (0..5000 * dim)
+            .map(|_| 5.0 + rng.next_f64() as f32)
+            .collect();
+        let centroids: Vec<f32> = (0..23 * dim).map(|_| 5.0 + rng.next_f64() as f32).collect();
+        let mut labels = vec![0u32; 5000];
+        let distances = assign(&points, dim, &centroids, &mut labels);
+        let max_centre_norm = squared_norms(&centroids, dim)
+            .into_iter()
+            .fold(0f32, f32::max);
+        for (i, row) in points.chunks_exact(dim).enumerate() {
+            let (best, best_distance) = nearest(row, &centroids, dim);
+            assert!(
+                (distances[i]
+                    - squared_distance(row, &centroids[labels[i] as usize * dim..][..dim]))
+                .abs()
+                    < 1e-6
+            );
+            if labels[i] != best {
+                // ‖c‖² − 2x·c in f32 is exact to a few ulps of ‖x‖² + ‖c‖².
+                let row_norm: f32 = row.iter().map(|x| x * x).sum();
+                let bound = 8.0 * f32::EPSILON * (row_norm + max_centre_norm);
+                assert!(
+                    distances[i] - best_distance <= bound,
+                    "row {i}: {} at {} vs {best} at {best_distance}",
+                    labels[i],
+                    distances[i]
+                );
+            }
+        }
     }
 
     #[test]
