@@ -1,15 +1,17 @@
-//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, k-means, seeded random
+//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, seeded random
 //! numbers and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
 pub mod bpe_replay;
 pub mod byte_level_bpe;
 pub mod hash;
+pub mod hashed_tfidf;
 pub mod kmeans;
 pub mod minhash;
 pub mod rng;
 pub mod words;
 
 pub use hash::{dedup_key_hash, hash128_hex};
+pub use hashed_tfidf::HashedTfIdf;
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans};
 pub use rng::SeededRng;
 pub use words::{is_symbol_only, split_words};
