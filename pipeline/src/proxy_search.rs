@@ -21,6 +21,7 @@ use blend_mixers::{
     ExperimentTable, FitSettings, Mixture, RegressorKind, RegressorModel, SamplerConfig,
     SearchSettings,
 };
+use blend_operators::operator::string_column;
 use blend_proxy_train::parallel::{ProxyJob, train_proxies};
 use blend_proxy_train::{
     DeviceChoice, Preset, ProxyData, ProxyDataManifest, ProxyDataWriter, ProxyOutcome,
@@ -494,16 +495,7 @@ fn domain_values(batch: &RecordBatch, domain_column: &str) -> Result<StringArray
 }
 
 fn string_values(batch: &RecordBatch, name: &str) -> Result<StringArray> {
-    let column = batch
-        .column_by_name(name)
-        .ok_or_else(|| invalid(format!("the inputs have no `{name}` column")))?;
-    let cast = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)
-        .map_err(|e| invalid(format!("column `{name}`: {e}")))?;
-    Ok(cast
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("cast to Utf8")
-        .clone())
+    string_column("search", batch, name).map_err(|e| PipelineError::operator("search", e))
 }
 
 /// Whether the document `id` is held out.

@@ -5,7 +5,7 @@
 //! them took over half of a proxy's step (measured with `perf`). Other devices use candle-nn's
 //! composite `cross_entropy`.
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
 use crate::Result;
@@ -13,22 +13,15 @@ use crate::Result;
 /// Rows per parallel task.
 const ROWS_PER_TASK: usize = 64;
 
-fn contiguous<'a>(
+fn contiguous<'a, T: WithDType>(
     storage: &'a CpuStorage,
     layout: &Layout,
     what: &str,
-) -> candle_core::Result<&'a [f32]> {
+) -> candle_core::Result<&'a [T]> {
     let (start, end) = layout
         .contiguous_offsets()
         .ok_or_else(|| candle_core::Error::Msg(format!("{what} must be contiguous")))?;
-    Ok(&storage.as_slice::<f32>()?[start..end])
-}
-
-fn targets<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [u32]> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("targets must be contiguous".into()))?;
-    Ok(&storage.as_slice::<u32>()?[start..end])
+    Ok(&storage.as_slice::<T>()?[start..end])
 }
 
 /// log Σ exp(row), computed stably.
@@ -63,8 +56,8 @@ impl CustomOp2 for RowLoss {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (rows, vocab) = l1.shape().dims2()?;
-        let logits = contiguous(s1, l1, "logits")?;
-        let targets = targets(s2, l2)?;
+        let logits: &[f32] = contiguous(s1, l1, "logits")?;
+        let targets: &[u32] = contiguous(s2, l2, "targets")?;
         let losses = logits
             .par_chunks(vocab * ROWS_PER_TASK)
             .zip(targets.par_chunks(ROWS_PER_TASK))
@@ -111,9 +104,9 @@ impl CustomOp3 for RowLossGrad {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (rows, vocab) = l1.shape().dims2()?;
-        let logits = contiguous(s1, l1, "logits")?;
-        let targets = targets(s2, l2)?;
-        let upstream = contiguous(s3, l3, "the upstream gradient")?;
+        let logits: &[f32] = contiguous(s1, l1, "logits")?;
+        let targets: &[u32] = contiguous(s2, l2, "targets")?;
+        let upstream: &[f32] = contiguous(s3, l3, "the upstream gradient")?;
         let mut grad = vec![0f32; rows * vocab];
         grad.par_chunks_mut(vocab * ROWS_PER_TASK)
             .zip(logits.par_chunks(vocab * ROWS_PER_TASK))

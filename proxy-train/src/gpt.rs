@@ -178,14 +178,10 @@ impl Gpt {
 
     /// `a · bᵀ` in the compute dtype, result in f32.
     fn matmul_t(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        if self.compute_dtype == DType::F32 {
-            return Ok(a.matmul(&b.t()?)?);
-        }
-        let a = a.to_dtype(self.compute_dtype)?;
-        let b = b.to_dtype(self.compute_dtype)?;
-        Ok(a.matmul(&b.t()?)?.to_dtype(DType::F32)?)
+        self.matmul(a, &b.t()?)
     }
 
+    /// `a · b` in the compute dtype, result in f32.
     fn matmul(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         if self.compute_dtype == DType::F32 {
             return Ok(a.matmul(b)?);
