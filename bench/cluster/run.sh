@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# k-means: blend's kernel (k-means++ + Lloyd, and mini-batch) vs scikit-learn on the same
-# seeded Gaussian blobs (N points, DIM dims, K clusters); inertia and seconds per mode.
-# scikit-learn goes in a venv under the target dir. N, DIM, K override the sizes.
+# k-means: blend's kernel (k-means++ + Lloyd, and mini-batch) vs scikit-learn and faiss-cpu on
+# the same seeded Gaussian blobs (N points, DIM dims, K clusters); inertia and seconds per mode.
+# scikit-learn and faiss-cpu go in a venv under the target dir. N, DIM, K override the sizes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
@@ -12,9 +12,9 @@ DIM=${DIM:-64}
 K=${K:-100}
 THREADS=${THREADS:-$(nproc)}
 mkdir -p "$OUT"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn" 2>/dev/null; then
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn, faiss" 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q scikit-learn numpy
+  "$VENV/bin/pip" install -q scikit-learn numpy faiss-cpu
 fi
 cargo build --workspace --all-targets --quiet
 BIN=$(ls -t "$TARGET"/debug/deps/kmeans-* | grep -v '\.d$' | head -1)

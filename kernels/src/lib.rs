@@ -1,8 +1,10 @@
-//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, seeded random
+//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, centroid merging, cluster agreement, seeded random
 //! numbers and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
 pub mod bpe_replay;
 pub mod byte_level_bpe;
+pub mod centroid_merge;
+pub mod cluster_agreement;
 pub mod hash;
 pub mod hashed_tfidf;
 pub mod kmeans;
@@ -10,6 +12,8 @@ pub mod minhash;
 pub mod rng;
 pub mod words;
 
+pub use centroid_merge::{Linkage, merge_centroids};
+pub use cluster_agreement::{Agreement, agreement};
 pub use hash::{dedup_key_hash, hash128_hex};
 pub use hashed_tfidf::HashedTfIdf;
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans};

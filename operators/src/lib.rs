@@ -3,6 +3,7 @@
 //! row. Only [`filter::Filter`] removes rows, counting every removal under its rule.
 
 pub mod bpe_inference;
+pub mod cluster;
 pub mod dedup;
 pub mod domain_from_column;
 pub mod error;

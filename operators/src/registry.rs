@@ -4,6 +4,8 @@
 
 use datafusion::prelude::SessionContext;
 
+use crate::cluster::domains::Cluster;
+use crate::cluster::embed::Embed;
 use crate::dedup::exact::ExactDedup;
 use crate::dedup::minhash::MinHashDedup;
 use crate::domain_from_column::DomainFromColumn;
@@ -21,6 +23,8 @@ pub const OPERATOR_NAMES: &[&str] = &[
     GopherWordCount::NAME,
     GopherMeanWordLength::NAME,
     DomainFromColumn::NAME,
+    Embed::NAME,
+    Cluster::NAME,
     "filter",
 ];
 
@@ -33,6 +37,8 @@ pub fn build_operator(name: &str, params: &serde_json::Value) -> Result<Box<dyn 
         GopherWordCount::NAME => Box::new(GopherWordCount::new(params)?),
         GopherMeanWordLength::NAME => Box::new(GopherMeanWordLength::new(params)?),
         DomainFromColumn::NAME => Box::new(DomainFromColumn::new(params)?),
+        Embed::NAME => Box::new(Embed::new(params)?),
+        Cluster::NAME => Box::new(Cluster::new(params)?),
         _ => {
             return Err(OperatorError::UnknownOperator {
                 name: name.to_string(),

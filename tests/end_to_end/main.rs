@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bpe_inference;
+mod domain_clustering;
 mod fast_bpe;
 mod final_shards;
 mod mixture_search;

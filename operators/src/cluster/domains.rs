@@ -1,0 +1,596 @@
+//! `cluster`
+//!
+//! What it does: CLIMB's recipe over the `embedding` column. Observe pass 1 collects the
+//! embeddings (and, when configured, a quality score and a reference label per document);
+//! k-means (blend's kernel) splits them into `fine_clusters` clusters; clusters whose mean
+//! quality is below `min_quality` are pruned; the rest are merged by centroid similarity
+//! into `domains` superclusters, numbered `d00`, `d01`, … by size. Observe pass 2 counts each
+//! domain's documents, bytes and words and samples its text for labels (its most
+//! distinctive words). Adds `cluster` (the fine cluster) and `domain` (`dNN`, or `pruned`).
+//!
+//! Why: mixture search weighs domains, and real corpora rarely come labelled. Many fine
+//! clusters follow the data's own modes; pruning drops whole low-quality modes (CLIMB
+//! prunes by a quality classifier's score); merging gives the few domains a mixture search
+//! can afford proxies for. When the input has a `source` column (or `reference_column`),
+//! purity / NMI / ARI of the domains against it are part of the summary.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Float64Type};
+use blend_kernels::{
+    Agreement, KMeansConfig, Linkage, agreement, kmeans, merge_centroids, split_words,
+};
+use serde::{Deserialize, Serialize};
+
+use super::embedding_column::{EMBEDDING_COLUMN, read_embeddings};
+use super::labels::DistinctiveTerms;
+use super::projection::pca_2d;
+use crate::domain_from_column::DOMAIN_COLUMN;
+use crate::operator::{
+    Operator, OperatorEnv, default_text_column, parse_params, string_column, with_columns,
+};
+use crate::{OperatorError, Result};
+
+pub const CLUSTER_COLUMN: &str = "cluster";
+/// The `domain` of documents in pruned clusters.
+pub const PRUNED_DOMAIN: &str = "pruned";
+/// Above this many documents k-means runs in mini-batches unless `mini_batch` says otherwise.
+const MINI_BATCH_ABOVE: usize = 200_000;
+const DEFAULT_MINI_BATCH: usize = 4096;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterParams {
+    #[serde(default = "default_embedding_column")]
+    pub embedding_column: String,
+    #[serde(default = "default_text_column")]
+    pub text_column: String,
+    /// k of k-means; by default one cluster per 50 documents, at least 2, at most 1000
+    /// (CLIMB's K at scale).
+    #[serde(default)]
+    pub fine_clusters: Option<usize>,
+    /// Superclusters to merge the kept fine clusters into.
+    #[serde(default = "default_domains")]
+    pub domains: usize,
+    /// How superclusters are formed from fine clusters.
+    #[serde(default = "default_linkage")]
+    pub linkage: Linkage,
+    /// Numeric or boolean column whose per-cluster mean decides pruning; none: no pruning.
+    #[serde(default)]
+    pub quality_column: Option<String>,
+    #[serde(default = "default_min_quality")]
+    pub min_quality: f64,
+    /// Known labels to score the domains against (purity, NMI, ARI) when the column exists.
+    #[serde(default = "default_reference_column")]
+    pub reference_column: Option<String>,
+    /// Mini-batch size of k-means; by default full Lloyd iterations up to 200,000 documents
+    /// and batches of 4096 above.
+    #[serde(default)]
+    pub mini_batch: Option<usize>,
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: usize,
+    /// Words per domain label.
+    #[serde(default = "default_label_terms")]
+    pub label_terms: usize,
+    /// Documents per domain whose words are counted for its label.
+    #[serde(default = "default_label_sample_docs")]
+    pub label_sample_docs: usize,
+    /// k-means seed; the run's seed when unset.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn default_embedding_column() -> String {
+    EMBEDDING_COLUMN.into()
+}
+fn default_domains() -> usize {
+    20
+}
+fn default_linkage() -> Linkage {
+    Linkage::Ward
+}
+fn default_min_quality() -> f64 {
+    0.5
+}
+fn default_reference_column() -> Option<String> {
+    Some("source".into())
+}
+fn default_max_iterations() -> usize {
+    100
+}
+fn default_label_terms() -> usize {
+    3
+}
+fn default_label_sample_docs() -> usize {
+    1000
+}
+
+/// One domain of the summary's table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRow {
+    pub domain: String,
+    pub docs: u64,
+    pub bytes: u64,
+    pub words: u64,
+    /// Its most distinctive words, best first.
+    pub terms: Vec<String>,
+    pub mean_quality: Option<f64>,
+    pub fine_clusters: usize,
+    /// Position of its centroid on the fine clusters' first two principal axes.
+    pub x: f64,
+    pub y: f64,
+}
+
+/// One fine cluster of the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FineClusterRow {
+    pub cluster: u32,
+    pub docs: u64,
+    pub domain: String,
+    pub mean_quality: Option<f64>,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceAgreement {
+    pub column: String,
+    /// Fine clusters against the reference.
+    pub fine: Agreement,
+    /// Domains (pruned documents as one more group) against the reference.
+    pub domains: Agreement,
+}
+
+/// What `cluster` found: its stage summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    pub documents: u64,
+    pub dim: usize,
+    pub fine_clusters: usize,
+    pub inertia: f64,
+    pub iterations: usize,
+    pub quality_column: Option<String>,
+    pub min_quality: f64,
+    pub pruned_clusters: usize,
+    pub pruned_docs: u64,
+    /// Kept domains by size, then `pruned` when any were.
+    pub domains: Vec<DomainRow>,
+    pub fine: Vec<FineClusterRow>,
+    pub agreement: Option<ReferenceAgreement>,
+}
+
+impl ClusterSummary {
+    /// The summary of a `cluster` stage, from its manifest's operator summary.
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
+/// Documents seen in pass 1.
+#[derive(Debug, Default)]
+struct Collected {
+    embeddings: Vec<f32>,
+    dim: Option<usize>,
+    quality: Vec<f64>,
+    reference: Vec<u32>,
+    reference_names: HashMap<String, u32>,
+    reference_missing: bool,
+}
+
+/// Clustering results, from the end of pass 1 on.
+#[derive(Debug)]
+struct Assigned {
+    fine: Vec<u32>,
+    /// Domain of each fine cluster; `None` when pruned.
+    fine_domain: Vec<Option<u32>>,
+    domains: usize,
+    summary: ClusterSummary,
+    terms: DistinctiveTerms,
+    /// Per domain (pruned last): docs, bytes, words.
+    totals: Vec<[u64; 3]>,
+}
+
+#[derive(Debug)]
+pub struct Cluster {
+    params: ClusterParams,
+    seed: u64,
+    collected: Collected,
+    assigned: Option<Assigned>,
+    /// Rows seen in the current pass (or apply).
+    position: usize,
+}
+
+impl Cluster {
+    pub const NAME: &'static str = "cluster";
+
+    pub fn new(params: &serde_json::Value) -> Result<Self> {
+        let params: ClusterParams = parse_params(Self::NAME, params)?;
+        if params.domains == 0 {
+            return Err(OperatorError::params(
+                Self::NAME,
+                "domains must be at least 1",
+            ));
+        }
+        if params.fine_clusters == Some(0) || params.mini_batch == Some(0) {
+            return Err(OperatorError::params(
+                Self::NAME,
+                "fine_clusters and mini_batch must be at least 1",
+            ));
+        }
+        Ok(Self {
+            params,
+            seed: 0,
+            collected: Collected::default(),
+            assigned: None,
+            position: 0,
+        })
+    }
+
+    fn domain_name(domain: Option<u32>) -> String {
+        match domain {
+            Some(d) => format!("d{d:02}"),
+            None => PRUNED_DOMAIN.to_string(),
+        }
+    }
+
+    fn collect(&mut self, batch: &RecordBatch) -> Result<()> {
+        let first_row = self.position as u64;
+        let collected = &mut self.collected;
+        let dim = read_embeddings(
+            Self::NAME,
+            batch,
+            &self.params.embedding_column,
+            first_row,
+            &mut collected.embeddings,
+        )?;
+        if batch.num_rows() > 0 {
+            match collected.dim {
+                None => collected.dim = Some(dim),
+                Some(d) if d != dim => {
+                    return Err(OperatorError::Column {
+                        operator: Self::NAME.into(),
+                        column: self.params.embedding_column.clone(),
+                        problem: format!(
+                            "has {dim} values from row {first_row} on but {d} before; every embedding needs the same length"
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(column) = &self.params.quality_column {
+            let values = batch.column_by_name(column).ok_or_else(|| OperatorError::Column {
+                operator: Self::NAME.into(),
+                column: column.clone(),
+                problem: "(quality_column) is missing; score quality before clustering or unset quality_column".into(),
+            })?;
+            let values = cast(values, &DataType::Float64).map_err(|_| OperatorError::Column {
+                operator: Self::NAME.into(),
+                column: column.clone(),
+                problem: format!(
+                    "has type {}, expected numbers or booleans",
+                    values.data_type()
+                ),
+            })?;
+            let values = values.as_primitive::<Float64Type>();
+            collected.quality.extend((0..values.len()).map(|i| {
+                if values.is_null(i) {
+                    f64::NAN
+                } else {
+                    values.value(i)
+                }
+            }));
+        }
+        if let Some(column) = &self.params.reference_column {
+            if batch.column_by_name(column).is_none() {
+                collected.reference_missing = true;
+            } else if !collected.reference_missing {
+                let values = string_column(Self::NAME, batch, column)?;
+                for value in values.iter() {
+                    let next = collected.reference_names.len() as u32;
+                    let id = *collected
+                        .reference_names
+                        .entry(value.unwrap_or("").to_string())
+                        .or_insert(next);
+                    collected.reference.push(id);
+                }
+            }
+        }
+        self.position += batch.num_rows();
+        Ok(())
+    }
+
+    fn assign(&mut self) -> Result<()> {
+        let collected = std::mem::take(&mut self.collected);
+        let n = self.position;
+        let dim = collected.dim.unwrap_or(0);
+        if collected.embeddings.iter().any(|x| !x.is_finite()) {
+            return Err(OperatorError::Column {
+                operator: Self::NAME.into(),
+                column: self.params.embedding_column.clone(),
+                problem: "holds a NaN or infinite value".into(),
+            });
+        }
+        let k = self
+            .params
+            .fine_clusters
+            .unwrap_or_else(|| (n / 50).clamp(2, 1000))
+            .min(n)
+            .max(1);
+        let (fine, centroids, inertia, iterations) = if n == 0 {
+            (Vec::new(), Vec::new(), 0.0, 0)
+        } else {
+            let mut config = KMeansConfig::new(k, self.seed);
+            config.max_iterations = self.params.max_iterations;
+            config.mini_batch = self
+                .params
+                .mini_batch
+                .or((n > MINI_BATCH_ABOVE).then_some(DEFAULT_MINI_BATCH));
+            tracing::info!(
+                "{}: k-means of {n} documents × {dim} values into {k} clusters{}",
+                Self::NAME,
+                config
+                    .mini_batch
+                    .map(|b| format!(" (mini-batches of {b})"))
+                    .unwrap_or_default()
+            );
+            let result = kmeans(&collected.embeddings, dim, &config)
+                .map_err(|e| OperatorError::invalid(Self::NAME, e))?;
+            (
+                result.assignments,
+                result.centroids,
+                result.inertia,
+                result.iterations,
+            )
+        };
+        let k = if n == 0 { 0 } else { k };
+        let mut sizes = vec![0u64; k];
+        for &c in &fine {
+            sizes[c as usize] += 1;
+        }
+        // Mean quality per fine cluster (documents without a score do not count).
+        let fine_quality: Vec<Option<f64>> = if self.params.quality_column.is_some() {
+            let mut sums = vec![(0f64, 0u64); k];
+            for (&c, &q) in fine.iter().zip(&collected.quality) {
+                if q.is_finite() {
+                    sums[c as usize].0 += q;
+                    sums[c as usize].1 += 1;
+                }
+            }
+            sums.iter()
+                .map(|&(s, c)| (c > 0).then(|| s / c as f64))
+                .collect()
+        } else {
+            vec![None; k]
+        };
+        let kept: Vec<usize> = (0..k)
+            .filter(|&c| fine_quality[c].is_none_or(|q| q >= self.params.min_quality))
+            .collect();
+        let kept_centroids: Vec<f32> = kept
+            .iter()
+            .flat_map(|&c| centroids[c * dim..(c + 1) * dim].iter().copied())
+            .collect();
+        let kept_sizes: Vec<u64> = kept.iter().map(|&c| sizes[c]).collect();
+        let groups = if kept.is_empty() {
+            Vec::new()
+        } else {
+            merge_centroids(
+                &kept_centroids,
+                dim,
+                &kept_sizes,
+                self.params.domains,
+                self.params.linkage,
+            )
+        };
+        let domains = groups.iter().map(|&g| g as usize + 1).max().unwrap_or(0);
+        let mut fine_domain = vec![None; k];
+        for (&c, &g) in kept.iter().zip(&groups) {
+            fine_domain[c] = Some(g);
+        }
+        let xy = pca_2d(
+            &centroids,
+            dim,
+            &sizes.iter().map(|&s| s as f64).collect::<Vec<_>>(),
+        );
+        let fine_rows: Vec<FineClusterRow> = (0..k)
+            .map(|c| FineClusterRow {
+                cluster: c as u32,
+                docs: sizes[c],
+                domain: Self::domain_name(fine_domain[c]),
+                mean_quality: fine_quality[c],
+                x: xy[c].0,
+                y: xy[c].1,
+            })
+            .collect();
+        let pruned_docs: u64 = (0..k)
+            .filter(|&c| fine_domain[c].is_none())
+            .map(|c| sizes[c])
+            .sum();
+        let slot = |c: u32| fine_domain[c as usize].map_or(domains as u32, |d| d);
+        let agreement = match (&self.params.reference_column, collected.reference_missing) {
+            (Some(column), false) if n > 0 => {
+                let domain_of: Vec<u32> = fine.iter().map(|&c| slot(c)).collect();
+                Some(ReferenceAgreement {
+                    column: column.clone(),
+                    fine: agreement(&fine, &collected.reference),
+                    domains: agreement(&domain_of, &collected.reference),
+                })
+            }
+            _ => None,
+        };
+        let summary = ClusterSummary {
+            documents: n as u64,
+            dim,
+            fine_clusters: k,
+            inertia,
+            iterations,
+            quality_column: self.params.quality_column.clone(),
+            min_quality: self.params.min_quality,
+            pruned_clusters: k - kept.len(),
+            pruned_docs,
+            domains: Vec::new(),
+            fine: fine_rows,
+            agreement,
+        };
+        self.assigned = Some(Assigned {
+            fine,
+            fine_domain,
+            domains,
+            summary,
+            terms: DistinctiveTerms::new(domains + 1, self.params.label_sample_docs),
+            totals: vec![[0; 3]; domains + 1],
+        });
+        Ok(())
+    }
+
+    fn assigned(&mut self) -> Result<&mut Assigned> {
+        self.assigned.as_mut().ok_or_else(|| {
+            OperatorError::invalid(Self::NAME, "used before the observe passes finished")
+        })
+    }
+
+    fn slot(assigned: &Assigned, row: usize) -> Result<usize> {
+        let cluster = *assigned.fine.get(row).ok_or_else(|| {
+            OperatorError::invalid(
+                Self::NAME,
+                format!(
+                    "the upstream has more rows than the first pass ({} seen)",
+                    assigned.fine.len()
+                ),
+            )
+        })?;
+        Ok(assigned.fine_domain[cluster as usize].map_or(assigned.domains, |d| d as usize))
+    }
+
+    fn count(&mut self, batch: &RecordBatch) -> Result<()> {
+        let texts = string_column(Self::NAME, batch, &self.params.text_column)?;
+        let start = self.position;
+        let assigned = self.assigned()?;
+        for (offset, text) in texts.iter().enumerate() {
+            let slot = Self::slot(assigned, start + offset)?;
+            let text = text.unwrap_or("");
+            let totals = &mut assigned.totals[slot];
+            totals[0] += 1;
+            totals[1] += text.len() as u64;
+            totals[2] += split_words(text).count() as u64;
+            assigned.terms.add(slot, text);
+        }
+        self.position += batch.num_rows();
+        Ok(())
+    }
+
+    fn finish_table(&mut self) -> Result<()> {
+        let label_terms = self.params.label_terms;
+        let assigned = self.assigned()?;
+        let labels = assigned.terms.labels(label_terms);
+        let mut rows = Vec::new();
+        for (slot, terms) in labels.into_iter().enumerate() {
+            let domain = (slot < assigned.domains).then_some(slot as u32);
+            let members: Vec<&FineClusterRow> = assigned
+                .summary
+                .fine
+                .iter()
+                .filter(|f| assigned.fine_domain[f.cluster as usize] == domain)
+                .collect();
+            let [docs, bytes, words] = assigned.totals[slot];
+            if domain.is_none() && members.is_empty() {
+                continue;
+            }
+            let weight: f64 = members.iter().map(|f| f.docs as f64).sum::<f64>().max(1.0);
+            let scored: Vec<(f64, f64)> = members
+                .iter()
+                .filter_map(|f| f.mean_quality.map(|q| (q, f.docs as f64)))
+                .collect();
+            let quality_weight: f64 = scored.iter().map(|(_, w)| w).sum();
+            rows.push(DomainRow {
+                domain: Self::domain_name(domain),
+                docs,
+                bytes,
+                words,
+                terms,
+                mean_quality: (quality_weight > 0.0)
+                    .then(|| scored.iter().map(|(q, w)| q * w).sum::<f64>() / quality_weight),
+                fine_clusters: members.len(),
+                x: members.iter().map(|f| f.x * f.docs as f64).sum::<f64>() / weight,
+                y: members.iter().map(|f| f.y * f.docs as f64).sum::<f64>() / weight,
+            });
+        }
+        assigned.summary.domains = rows;
+        Ok(())
+    }
+}
+
+impl Operator for Cluster {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn params(&self) -> serde_json::Value {
+        serde_json::to_value(&self.params).expect("params serialize")
+    }
+
+    fn output_fields(&self) -> Vec<Field> {
+        vec![
+            Field::new(CLUSTER_COLUMN, DataType::UInt32, false),
+            Field::new(DOMAIN_COLUMN, DataType::Utf8, false),
+        ]
+    }
+
+    fn prepare(&mut self, env: &OperatorEnv) -> Result<()> {
+        self.seed = self.params.seed.unwrap_or(env.seed);
+        self.collected = Collected::default();
+        self.assigned = None;
+        self.position = 0;
+        Ok(())
+    }
+
+    fn observe_passes(&self) -> usize {
+        2
+    }
+
+    fn observe(&mut self, pass: usize, batch: &RecordBatch) -> Result<()> {
+        match pass {
+            0 => self.collect(batch),
+            _ => self.count(batch),
+        }
+    }
+
+    fn end_pass(&mut self, pass: usize) -> Result<()> {
+        if pass == 0 {
+            self.assign()?;
+        } else {
+            self.finish_table()?;
+        }
+        self.position = 0;
+        Ok(())
+    }
+
+    fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
+        let start = self.position;
+        let assigned = self.assigned()?;
+        let mut clusters = Vec::with_capacity(batch.num_rows());
+        let mut domains = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            let slot = Self::slot(assigned, start + row)?;
+            clusters.push(assigned.fine[start + row]);
+            domains.push(Self::domain_name(
+                (slot < assigned.domains).then_some(slot as u32),
+            ));
+        }
+        self.position += batch.num_rows();
+        let fields = self.output_fields();
+        let columns: Vec<(Field, ArrayRef)> = vec![
+            (fields[0].clone(), Arc::new(UInt32Array::from(clusters))),
+            (fields[1].clone(), Arc::new(StringArray::from(domains))),
+        ];
+        with_columns(Self::NAME, &batch, columns)
+    }
+
+    fn summary(&self) -> Option<serde_json::Value> {
+        let assigned = self.assigned.as_ref()?;
+        Some(serde_json::to_value(&assigned.summary).expect("summary serializes"))
+    }
+}
