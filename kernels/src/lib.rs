@@ -1,6 +1,7 @@
 //! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, centroid merging, cluster agreement, seeded random
 //! numbers and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
+pub mod allocator;
 pub mod bpe_replay;
 pub mod byte_level_bpe;
 pub mod centroid_merge;

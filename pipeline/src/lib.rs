@@ -9,6 +9,7 @@ pub mod config;
 pub mod dag;
 pub mod dedup_accuracy;
 pub mod demo;
+pub mod domains_table;
 pub mod error;
 pub mod final_shards;
 pub mod fuzzy_dedup;

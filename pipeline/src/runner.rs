@@ -248,6 +248,7 @@ pub async fn run_pipeline(
     write_atomic(&work_dir.join(SUMMARY_FILE), summary_json.as_bytes())?;
     let summary_path = out_dir.join(SUMMARY_FILE);
     write_atomic(&summary_path, summary_json.as_bytes())?;
+    crate::domains_table::write_domain_tables(&summary, &config.output.domain_column, out_dir)?;
     let report_path = out_dir.join(REPORT_FILE);
     write_atomic(&report_path, render_report(&summary).as_bytes())?;
     Ok(RunOutcome {

@@ -9,7 +9,6 @@
 //! - [`sequence_sampler`]: mixture-weighted windows, deterministic for a seed;
 //! - [`parallel`]: several proxies at once.
 
-pub mod allocator;
 pub mod cross_entropy;
 pub mod device;
 pub mod error;

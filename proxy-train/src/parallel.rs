@@ -25,7 +25,7 @@ pub fn train_proxies(
     on_step: &(dyn Fn(usize) + Sync),
     on_done: &(dyn Fn(&ProxyJob, &ProxyOutcome) -> Result<()> + Sync),
 ) -> Result<Vec<ProxyOutcome>> {
-    crate::allocator::keep_freed_memory_for_training();
+    blend_kernels::allocator::keep_freed_memory_for_tensors();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(parallel.max(1))
         .thread_name(|i| format!("proxy-{i}"))

@@ -211,7 +211,7 @@ pub fn train_proxy(
     on_step: &(dyn Fn(usize) + Sync),
 ) -> Result<ProxyOutcome> {
     settings.validate()?;
-    crate::allocator::keep_freed_memory_for_training();
+    blend_kernels::allocator::keep_freed_memory_for_tensors();
     if settings.model.vocab_size < data.vocab_size {
         return Err(ProxyError::Config(format!(
             "the model's vocabulary ({}) is smaller than the data's ({})",

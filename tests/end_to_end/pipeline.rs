@@ -213,6 +213,17 @@ fn demo_pipeline_on_2000_synthetic_documents() {
 
     // A second run reuses every step and writes the same bytes.
     let report_bytes = std::fs::read(&outcome.report_path).unwrap();
+    // The clusters are reported beside the source domains, and tabled in domains.csv.
+    let report_text = String::from_utf8_lossy(&report_bytes);
+    assert!(report_text.contains("<h2>Domains: <code>cluster</code>"));
+    assert!(report_text.contains("Against <code>source</code>"));
+    let domains_csv =
+        std::fs::read_to_string(outcome.report_path.with_file_name("domains.csv")).unwrap();
+    assert!(
+        domains_csv.starts_with("domain,label,docs,"),
+        "{domains_csv}"
+    );
+    assert!(domains_csv.lines().count() >= 2, "{domains_csv}");
     let again = run_pipeline_blocking(&config, &config_path, &NoProgress).unwrap();
     let expected_cached: Vec<String> = [
         "read",
@@ -221,6 +232,8 @@ fn demo_pipeline_on_2000_synthetic_documents() {
         "fuzzy_dedup",
         "gopher_words",
         "gopher_word_length",
+        "embed",
+        "cluster",
         "domain",
         "filter",
         "shards",

@@ -6,7 +6,8 @@
 //! quality is below `min_quality` are pruned; the rest are merged by centroid similarity
 //! into `domains` superclusters, numbered `d00`, `d01`, … by size. Observe pass 2 counts each
 //! domain's documents, bytes and words and samples its text for labels (its most
-//! distinctive words). Adds `cluster` (the fine cluster) and `domain` (`dNN`, or `pruned`).
+//! distinctive words). Adds `cluster` (the fine cluster) and `domain` (`dNN`, or `pruned`;
+//! the column's name is `domain_column`).
 //!
 //! Why: mixture search weighs domains, and real corpora rarely come labelled. Many fine
 //! clusters follow the data's own modes; pruning drops whole low-quality modes (CLIMB
@@ -48,6 +49,10 @@ pub struct ClusterParams {
     pub embedding_column: String,
     #[serde(default = "default_text_column")]
     pub text_column: String,
+    /// Name of the domain column it adds (e.g. `cluster_domain`, to keep a `domain` column
+    /// made from `source` beside it).
+    #[serde(default = "default_domain_column")]
+    pub domain_column: String,
     /// k of k-means; by default one cluster per 50 documents, at least 2, at most 1000
     /// (CLIMB's K at scale).
     #[serde(default)]
@@ -88,6 +93,9 @@ fn default_embedding_column() -> String {
 }
 fn default_domains() -> usize {
     20
+}
+fn default_domain_column() -> String {
+    DOMAIN_COLUMN.into()
 }
 fn default_linkage() -> Linkage {
     Linkage::Ward
@@ -147,6 +155,9 @@ pub struct ReferenceAgreement {
 /// What `cluster` found: its stage summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterSummary {
+    /// The column the domains were written to.
+    pub domain_column: String,
+    pub linkage: Linkage,
     pub documents: u64,
     pub dim: usize,
     pub fine_clusters: usize,
@@ -422,6 +433,8 @@ impl Cluster {
             _ => None,
         };
         let summary = ClusterSummary {
+            domain_column: self.params.domain_column.clone(),
+            linkage: self.params.linkage,
             documents: n as u64,
             dim,
             fine_clusters: k,
@@ -535,7 +548,7 @@ impl Operator for Cluster {
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(CLUSTER_COLUMN, DataType::UInt32, false),
-            Field::new(DOMAIN_COLUMN, DataType::Utf8, false),
+            Field::new(&self.params.domain_column, DataType::Utf8, false),
         ]
     }
 
@@ -592,5 +605,159 @@ impl Operator for Cluster {
     fn summary(&self) -> Option<serde_json::Value> {
         let assigned = self.assigned.as_ref()?;
         Some(serde_json::to_value(&assigned.summary).expect("summary serializes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::BooleanArray;
+    use arrow::datatypes::Schema;
+
+    use super::*;
+    use crate::cluster::embedding_column::{embedding_array, embedding_field};
+
+    /// Rows around three directions of 4-D space: `a` (good), `b` (good), `junk` (fails).
+    fn batch(rows: &[(&str, [f32; 4], bool)]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("good", DataType::Boolean, false),
+            embedding_field("embedding", 4),
+        ]));
+        let texts: Vec<String> = rows
+            .iter()
+            .map(|(source, _, _)| format!("{source} words about {source} things"))
+            .collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(texts)),
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )),
+                Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                )),
+                embedding_array(rows.iter().flat_map(|r| r.1).collect(), 4),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn corpus() -> Vec<RecordBatch> {
+        let mut rows = Vec::new();
+        for i in 0..30 {
+            let jitter = (i % 5) as f32 * 0.01;
+            rows.push(("alpha", [1.0, jitter, 0.0, 0.0], true));
+            rows.push(("beta", [0.0, 1.0, jitter, 0.0], true));
+            if i % 3 == 0 {
+                rows.push(("junk", [0.0, 0.0, jitter, 1.0], false));
+            }
+        }
+        rows.chunks(25).map(batch).collect()
+    }
+
+    fn run(
+        params: &serde_json::Value,
+        batches: &[RecordBatch],
+    ) -> Result<(Cluster, Vec<RecordBatch>)> {
+        let mut op = Cluster::new(params)?;
+        op.prepare(&OperatorEnv {
+            scratch_dir: std::env::temp_dir(),
+            memory_budget: 1 << 20,
+            expected_rows: 0,
+            seed: 3,
+        })?;
+        for pass in 0..op.observe_passes() {
+            for b in batches {
+                op.observe(pass, b)?;
+            }
+            op.end_pass(pass)?;
+        }
+        let out = batches
+            .iter()
+            .map(|b| op.apply(b.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((op, out))
+    }
+
+    #[test]
+    fn low_quality_clusters_are_pruned_and_the_rest_become_labelled_domains() {
+        let batches = corpus();
+        let (op, out) = run(
+            &serde_json::json!({ "fine_clusters": 6, "domains": 2, "quality_column": "good" }),
+            &batches,
+        )
+        .unwrap();
+        let summary = ClusterSummary::from_json(&op.summary().unwrap()).unwrap();
+        assert_eq!(summary.documents, 70);
+        let names: Vec<&str> = summary.domains.iter().map(|d| d.domain.as_str()).collect();
+        assert_eq!(names, ["d00", "d01", PRUNED_DOMAIN]);
+        assert_eq!(summary.domains[2].docs, 10);
+        assert_eq!(summary.pruned_docs, 10);
+        assert_eq!(summary.domains[2].mean_quality, Some(0.0));
+        assert_eq!(summary.domains[0].docs + summary.domains[1].docs, 60);
+        let labels: Vec<String> = summary.domains.iter().map(|d| d.terms[0].clone()).collect();
+        assert!(labels.contains(&"alpha".to_string()) && labels.contains(&"beta".to_string()));
+        assert_eq!(labels[2], "junk");
+        let agreement = summary.agreement.unwrap();
+        assert!(agreement.domains.purity == 1.0 && agreement.domains.nmi > 1.0 - 1e-9);
+        // The columns: every junk row is pruned, every other row in its source's domain.
+        for batch in &out {
+            let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
+            let domains = batch.column_by_name("domain").unwrap().as_string::<i32>();
+            for row in 0..batch.num_rows() {
+                assert_eq!(
+                    sources.value(row) == "junk",
+                    domains.value(row) == PRUNED_DOMAIN
+                );
+            }
+            assert!(batch.column_by_name("cluster").is_some());
+        }
+        // Same input, same seed: the same summary.
+        let (again, _) = run(
+            &serde_json::json!({ "fine_clusters": 6, "domains": 2, "quality_column": "good" }),
+            &batches,
+        )
+        .unwrap();
+        assert_eq!(again.summary(), op.summary());
+    }
+
+    #[test]
+    fn missing_or_bad_inputs_are_named() {
+        let batches = corpus();
+        let no_embedding: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| {
+                let mut b = b.clone();
+                b.remove_column(3);
+                b
+            })
+            .collect();
+        let error = run(&serde_json::json!({}), &no_embedding)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`embed`"), "{error}");
+        let error = run(&serde_json::json!({ "quality_column": "stars" }), &batches)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("stars"), "{error}");
+        let mut with_nan = batches.clone();
+        let schema = with_nan[0].schema();
+        let mut columns = with_nan[0].columns().to_vec();
+        let mut values: Vec<f32> = vec![0.5; with_nan[0].num_rows() * 4];
+        values[5] = f32::NAN;
+        columns[3] = embedding_array(values, 4);
+        with_nan[0] = RecordBatch::try_new(schema, columns).unwrap();
+        let error = run(&serde_json::json!({}), &with_nan)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("NaN"), "{error}");
+        assert!(Cluster::new(&serde_json::json!({ "domains": 0 })).is_err());
+        let mut fresh = Cluster::new(&serde_json::Value::Null).unwrap();
+        assert!(
+            fresh.apply(batches[0].clone()).is_err(),
+            "apply before the passes"
+        );
     }
 }

@@ -4,15 +4,22 @@
 //! `cluster` (or for users' own analysis). Method `tfidf` (default): hashed word uni- and
 //! bigram TF-IDF projected to `dim` values plus a `layout_dim`-value layout block (see
 //! `blend_kernels::hashed_tfidf`); it needs one observe pass to count document frequencies.
+//! Method `minilm`: a BERT sentence encoder (all-MiniLM-L6-v2: `model.safetensors`,
+//! `config.json`, `tokenizer.json` in `model_dir`) run through candle, mean-pooled and
+//! normalized as sentence-transformers does; `device = "cuda"` with the `cuda` feature.
 //!
 //! Why: mixture search needs domains and real corpora rarely come labelled. Words separate
 //! topics; the layout block separates kinds of text (code, formulas, dialogue, lists, prose)
 //! even across languages, which is what a data mixture weighs. Both are hashed, so there is
 //! no vocabulary to build or store and the pass is cheap.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use blend_kernels::HashedTfIdf;
+
+use super::minilm::{BertConfig, MiniLm, parse_device};
 
 use super::embedding_column::{EMBEDDING_COLUMN, embedding_array, embedding_field};
 use crate::operator::{
@@ -24,6 +31,7 @@ use crate::{OperatorError, Result};
 #[serde(rename_all = "lowercase")]
 pub enum EmbedMethod {
     Tfidf,
+    Minilm,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,9 +55,32 @@ pub struct EmbedParams {
     /// log2 of the document-frequency buckets (tfidf).
     #[serde(default = "default_table_bits")]
     pub table_bits: u32,
-    /// Hash seed; the run's seed when unset.
+    /// Hash seed (tfidf); the run's seed when unset.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Folder with model.safetensors, config.json and tokenizer.json (minilm).
+    #[serde(default)]
+    pub model_dir: Option<PathBuf>,
+    /// Documents per forward pass (minilm).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Word pieces per document, [CLS]/[SEP] included; the rest is cut (minilm).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: usize,
+    /// `cpu`, `cuda` or `cuda:N` (minilm).
+    #[serde(default = "default_device")]
+    pub device: String,
+}
+
+fn default_batch_size() -> usize {
+    32
+}
+/// sentence-transformers' max_seq_length for all-MiniLM-L6-v2.
+fn default_max_tokens() -> usize {
+    256
+}
+fn default_device() -> String {
+    "cpu".into()
 }
 
 fn default_method() -> EmbedMethod {
@@ -76,7 +107,10 @@ fn default_table_bits() -> u32 {
 #[derive(Debug)]
 pub struct Embed {
     params: EmbedParams,
+    /// Values per embedding.
+    dim: usize,
     model: Option<HashedTfIdf>,
+    encoder: Option<MiniLm>,
 }
 
 impl Embed {
@@ -102,14 +136,34 @@ impl Embed {
                 format!("table_bits {} is outside 8..=30", params.table_bits),
             ));
         }
+        let dim = match params.method {
+            EmbedMethod::Tfidf => params.dim + params.layout_dim,
+            EmbedMethod::Minilm => {
+                let dir = params.model_dir.as_ref().ok_or_else(|| {
+                    OperatorError::params(
+                        Self::NAME,
+                        "method `minilm` needs `model_dir` (a folder with model.safetensors, config.json and tokenizer.json)",
+                    )
+                })?;
+                if params.batch_size == 0 {
+                    return Err(OperatorError::params(
+                        Self::NAME,
+                        "batch_size must be at least 1",
+                    ));
+                }
+                BertConfig::read(dir)?.hidden_size
+            }
+        };
         Ok(Self {
             params,
+            dim,
             model: None,
+            encoder: None,
         })
     }
 
     fn output_dim(&self) -> usize {
-        self.params.dim + self.params.layout_dim
+        self.dim
     }
 
     fn model(&self) -> Result<&HashedTfIdf> {
@@ -136,6 +190,14 @@ impl Operator for Embed {
     }
 
     fn prepare(&mut self, env: &OperatorEnv) -> Result<()> {
+        if self.params.method == EmbedMethod::Minilm {
+            if self.encoder.is_none() {
+                let dir = self.params.model_dir.clone().unwrap_or_default();
+                let device = parse_device(&self.params.device)?;
+                self.encoder = Some(MiniLm::load(&dir, self.params.max_tokens, device)?);
+            }
+            return Ok(());
+        }
         let seed = self.params.seed.unwrap_or(env.seed);
         self.model = Some(
             HashedTfIdf::new(self.params.dim, self.params.table_bits, seed)
@@ -152,7 +214,10 @@ impl Operator for Embed {
     }
 
     fn observe_passes(&self) -> usize {
-        1
+        match self.params.method {
+            EmbedMethod::Tfidf => 1,
+            EmbedMethod::Minilm => 0,
+        }
     }
 
     fn observe(&mut self, _pass: usize, batch: &arrow::array::RecordBatch) -> Result<()> {
@@ -169,7 +234,10 @@ impl Operator for Embed {
     fn apply(&mut self, batch: arrow::array::RecordBatch) -> Result<arrow::array::RecordBatch> {
         let texts = string_column(Self::NAME, &batch, &self.params.text_column)?;
         let texts: Vec<&str> = texts.iter().map(|t| t.unwrap_or("")).collect();
-        let values = self.model()?.embed_all(&texts);
+        let values = match &self.encoder {
+            Some(encoder) => encoder.embed_all(&texts, self.params.batch_size)?,
+            None => self.model()?.embed_all(&texts),
+        };
         let column = embedding_array(values, self.output_dim());
         with_columns(
             Self::NAME,
@@ -179,6 +247,14 @@ impl Operator for Embed {
     }
 
     fn summary(&self) -> Option<serde_json::Value> {
+        if let Some(encoder) = &self.encoder {
+            return Some(serde_json::json!({
+                "method": self.params.method,
+                "dim": self.output_dim(),
+                "model_dir": encoder.model_dir,
+                "max_tokens": encoder.max_tokens(),
+            }));
+        }
         let model = self.model.as_ref()?;
         Some(serde_json::json!({
             "method": self.params.method,
@@ -242,6 +318,8 @@ mod tests {
             serde_json::json!({ "dim": 0 }),
             serde_json::json!({ "layout_weight": 1.5 }),
             serde_json::json!({ "method": "word2vec" }),
+            serde_json::json!({ "method": "minilm" }),
+            serde_json::json!({ "method": "minilm", "model_dir": "/nonexistent/minilm" }),
         ] {
             let error = Embed::new(&params).unwrap_err().to_string();
             assert!(error.contains("embed"), "{error}");

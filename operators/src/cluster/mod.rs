@@ -7,4 +7,5 @@ pub mod domains;
 pub mod embed;
 pub mod embedding_column;
 pub mod labels;
+pub mod minilm;
 pub mod projection;

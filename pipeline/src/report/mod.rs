@@ -3,6 +3,7 @@
 //! per rule, with sample ids), the mixture, the tokenizer and the shards.
 
 mod bpe_inference;
+mod domains;
 mod mixture_search;
 mod near_duplicates;
 mod proxy_search;
@@ -14,6 +15,7 @@ pub use proxy_search::render_proxy_search_report;
 
 use std::fmt::Write as _;
 
+use domains::domains_section;
 use near_duplicates::near_duplicates_section;
 use svg::{Bar, bar_chart};
 
@@ -61,7 +63,7 @@ pub(crate) fn count(n: u64) -> String {
     out
 }
 
-fn percent(part: u64, whole: u64) -> String {
+pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "–".into()
     } else {
@@ -74,7 +76,7 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.warn{background:#fff4e5;border-left:4px solid #e67e22;padding:.5rem 1rem;margin:.5rem 0}\
 .muted{color:#666;font-size:.85rem}code{font-size:.85rem}svg .label{font-size:12px;fill:#333}svg .value{font-size:12px;fill:#555}\
-.funnel :is(td,th):nth-child(2),.rules :is(td,th):nth-child(2),.rules :is(td,th):nth-child(5),.shards :is(td,th):nth-child(2),.shards :is(td,th):nth-child(5),.shards :is(td,th):nth-child(6){text-align:left}\
+.funnel :is(td,th):nth-child(2),.rules :is(td,th):nth-child(2),.rules :is(td,th):nth-child(5),.shards :is(td,th):nth-child(2),.shards :is(td,th):nth-child(5),.shards :is(td,th):nth-child(6){text-align:left}.domains :is(td,th):nth-child(2){text-align:left}\
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}.card b{display:block;font-size:1.3rem}";
 
 /// Renders the report of a run.
@@ -109,6 +111,7 @@ pub fn render_report(summary: &RunSummary) -> String {
     }
     funnel_section(&mut html, summary);
     near_duplicates_section(&mut html, summary);
+    domains_section(&mut html, summary);
     mixture_section(&mut html, summary);
     shards_section(&mut html, summary);
     html.push_str("<h2>Inputs</h2><ul>");

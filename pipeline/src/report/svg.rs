@@ -229,6 +229,63 @@ pub fn scatter_chart(title: &str, points: &[(f64, f64)], x_label: &str, y_label:
     svg
 }
 
+/// One point of a [`group_scatter_chart`]: its area grows with `weight`.
+#[derive(Debug, Clone)]
+pub struct Dot {
+    pub x: f64,
+    pub y: f64,
+    pub weight: f64,
+    /// Index into the chart's groups.
+    pub group: usize,
+    pub title: String,
+}
+
+/// Colors of groups, in order; groups past the end reuse them.
+pub const PALETTE: [&str; 10] = [
+    "#2c5aa0", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#d4ac0d", "#7f8c8d",
+    "#e84393", "#34495e",
+];
+
+/// Points colored by group with a legend; each group is `(name, color)`.
+pub fn group_scatter_chart(
+    title: &str,
+    dots: &[Dot],
+    groups: &[(String, &str)],
+    x_label: &str,
+    y_label: &str,
+) -> String {
+    let axes = Axes::around(dots.iter().map(|d| d.x), dots.iter().map(|d| d.y));
+    let mut svg = axes.open(title, x_label, y_label);
+    let heaviest = dots.iter().map(|d| d.weight).fold(0.0_f64, f64::max);
+    for dot in dots.iter().filter(|d| d.x.is_finite() && d.y.is_finite()) {
+        let radius = if heaviest > 0.0 {
+            2.0 + 8.0 * (dot.weight / heaviest).sqrt()
+        } else {
+            3.0
+        };
+        let color = groups.get(dot.group).map_or("#999", |g| g.1);
+        svg.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{radius:.1}\" fill=\"{color}\" fill-opacity=\"0.55\"><title>{}</title></circle>",
+            axes.x(dot.x),
+            axes.y(dot.y),
+            escape(&dot.title)
+        ));
+    }
+    for (index, (name, color)) in groups.iter().enumerate() {
+        let legend_y = PLOT_TOP + 14.0 + 16.0 * index as f64;
+        svg.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" class=\"label\">{}</text>",
+            PLOT_LEFT + 10.0,
+            legend_y - 9.0,
+            PLOT_LEFT + 24.0,
+            legend_y,
+            escape(name)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// One named line of a [`line_chart`].
 #[derive(Debug, Clone)]
 pub struct Series {

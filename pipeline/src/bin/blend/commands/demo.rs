@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use blend_datasets::synthetic::{CORPUS_DIR, SyntheticConfig, corpus_is_complete, write_corpus};
-use blend_pipeline::demo::default_pipeline;
+use blend_pipeline::demo::{DomainSource, default_pipeline};
 use blend_pipeline::{PipelineConfig, Progress, run_pipeline_blocking};
 use clap::Args;
 
@@ -20,6 +20,10 @@ pub struct DemoArgs {
     /// Folder for everything: corpus/, pipeline.toml, work/, output/.
     #[arg(long, default_value = "blend-demo")]
     pub out: PathBuf,
+    /// Where the mixture's domains come from: the corpus's `source` column, or the clusters
+    /// that `embed` → `cluster` find (the report shows the clusters either way).
+    #[arg(long, value_enum, default_value = "source")]
+    pub domains: DomainSource,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +55,7 @@ pub fn run(args: &DemoArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         Path::new("work"),
         Path::new("output"),
         args.seed,
+        args.domains,
     );
     std::fs::write(&config_path, config.to_toml())
         .with_context(|| format!("writing {}", config_path.display()))?;
