@@ -1,8 +1,9 @@
 //! How well predicted clusters match known classes: purity, normalized mutual information
 //! (arithmetic normalization, scikit-learn's default) and the adjusted Rand index, from one
-//! contingency table.
+//! contingency table. Sums run in key order (`BTreeMap`), so the figures are the same bytes on
+//! every run.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,9 +39,9 @@ fn pairs(n: u64) -> f64 {
 pub fn agreement(predicted: &[u32], truth: &[u32]) -> Agreement {
     assert_eq!(predicted.len(), truth.len(), "one label per document");
     let n = predicted.len() as u64;
-    let mut table: HashMap<(u32, u32), u64> = HashMap::new();
-    let mut by_cluster: HashMap<u32, u64> = HashMap::new();
-    let mut by_class: HashMap<u32, u64> = HashMap::new();
+    let mut table: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    let mut by_cluster: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut by_class: BTreeMap<u32, u64> = BTreeMap::new();
     for (&p, &t) in predicted.iter().zip(truth) {
         *table.entry((p, t)).or_default() += 1;
         *by_cluster.entry(p).or_default() += 1;
@@ -59,7 +60,7 @@ pub fn agreement(predicted: &[u32], truth: &[u32]) -> Agreement {
         };
     }
     let total = n as f64;
-    let mut majority: HashMap<u32, u64> = HashMap::new();
+    let mut majority: BTreeMap<u32, u64> = BTreeMap::new();
     for (&(p, _), &c) in &table {
         let best = majority.entry(p).or_default();
         *best = (*best).max(c);
