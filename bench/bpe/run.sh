@@ -14,7 +14,8 @@ if [ ! -d "$DATA/corpora" ]; then
   echo "skipping: $DATA/corpora is absent"
   exit 0
 fi
-TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}  # cargo builds where the script reads
+TARGET=$CARGO_TARGET_DIR
 OUT=$TARGET/bench-bpe
 mkdir -p "$OUT"
 TRIALS=${TRIALS:-20}

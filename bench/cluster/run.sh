@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # k-means: blend's kernel (k-means++ + Lloyd, and mini-batch) vs scikit-learn and faiss-cpu on
 # the same seeded Gaussian blobs (N points, DIM dims, K clusters); inertia and seconds per mode.
-# scikit-learn and faiss-cpu go in a venv under the target dir. N, DIM, K override the sizes.
+# scikit-learn and faiss-cpu go in a venv under the target dir. N, DIM, K override the sizes;
+# POINTS=FILE (raw little-endian f32, DIM per point) clusters real embeddings instead.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}  # cargo builds where the script reads
+TARGET=$CARGO_TARGET_DIR
 OUT=$TARGET/bench-cluster
 VENV=$OUT/venv
 N=${N:-100000}
@@ -19,7 +21,14 @@ fi
 cargo build --workspace --all-targets --quiet
 BIN=$(ls -t "$TARGET"/debug/deps/kmeans-* | grep -v '\.d$' | head -1)
 RESULTS=$OUT/results.jsonl
-RAYON_NUM_THREADS=$THREADS "$BIN" --bench n="$N" dim="$DIM" k="$K" out="$OUT/points.f32" | tee "$RESULTS"
+if [ -n "${POINTS:-}" ]; then
+  # Real points (e.g. tfidf embeddings from bench/embed/run.sh): raw f32, DIM values each.
+  cp "$POINTS" "$OUT/points.f32"
+  N=$(( $(stat -c %s "$POINTS") / (4 * DIM) ))
+  RAYON_NUM_THREADS=$THREADS "$BIN" --bench dim="$DIM" k="$K" points="$OUT/points.f32" | tee "$RESULTS"
+else
+  RAYON_NUM_THREADS=$THREADS "$BIN" --bench n="$N" dim="$DIM" k="$K" out="$OUT/points.f32" | tee "$RESULTS"
+fi
 "$VENV/bin/python" bench/cluster/kmeans_peer.py "$OUT/points.f32" "$N" "$DIM" "$K" "$THREADS" | tee -a "$RESULTS"
 "$VENV/bin/python" - "$RESULTS" <<'PY'
 import json, sys

@@ -8,7 +8,8 @@
 # STEPS, WARMUP, THREADS, PROFILE override the sizes; results go to $OUT/results.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}  # cargo builds where the script reads
+TARGET=$CARGO_TARGET_DIR
 OUT=$TARGET/bench-proxy
 VENV=$OUT/venv
 STEPS=${STEPS:-30}

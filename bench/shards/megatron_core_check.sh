@@ -5,7 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-target="${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}"  # cargo builds where the script reads
+target="$CARGO_TARGET_DIR"
 venv="$target/megatron-venv"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
