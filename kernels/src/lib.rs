@@ -6,6 +6,7 @@ pub mod bpe_replay;
 pub mod byte_level_bpe;
 pub mod centroid_merge;
 pub mod cluster_agreement;
+pub mod english_words;
 pub mod hash;
 pub mod hashed_tfidf;
 pub mod kmeans;
@@ -15,6 +16,7 @@ pub mod words;
 
 pub use centroid_merge::{Linkage, merge_centroids};
 pub use cluster_agreement::{Agreement, agreement};
+pub use english_words::english_words;
 pub use hash::{dedup_key_hash, hash128_hex};
 pub use hashed_tfidf::HashedTfIdf;
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans};
