@@ -11,7 +11,12 @@ use crate::dedup::minhash::MinHashDedup;
 use crate::domain_from_column::DomainFromColumn;
 use crate::normalize::Normalize;
 use crate::operator::Operator;
+use crate::quality::c4::C4Quality;
+use crate::quality::document_rule::{DocumentRule, RuleOperator};
+use crate::quality::fineweb::FineWebQuality;
 use crate::quality::gopher::mean_word_length::GopherMeanWordLength;
+use crate::quality::gopher::quality::GopherQuality;
+use crate::quality::gopher::repetition::GopherRepetition;
 use crate::quality::gopher::word_count::GopherWordCount;
 use crate::{OperatorError, Result};
 
@@ -22,6 +27,10 @@ pub const OPERATOR_NAMES: &[&str] = &[
     MinHashDedup::NAME,
     GopherWordCount::NAME,
     GopherMeanWordLength::NAME,
+    GopherQuality::NAME,
+    GopherRepetition::NAME,
+    C4Quality::NAME,
+    FineWebQuality::NAME,
     DomainFromColumn::NAME,
     Embed::NAME,
     Cluster::NAME,
@@ -36,6 +45,10 @@ pub fn build_operator(name: &str, params: &serde_json::Value) -> Result<Box<dyn 
         MinHashDedup::NAME => Box::new(MinHashDedup::new(params)?),
         GopherWordCount::NAME => Box::new(GopherWordCount::new(params)?),
         GopherMeanWordLength::NAME => Box::new(GopherMeanWordLength::new(params)?),
+        GopherQuality::NAME => Box::new(RuleOperator::<GopherQuality>::new(params)?),
+        GopherRepetition::NAME => Box::new(RuleOperator::<GopherRepetition>::new(params)?),
+        C4Quality::NAME => Box::new(RuleOperator::<C4Quality>::new(params)?),
+        FineWebQuality::NAME => Box::new(RuleOperator::<FineWebQuality>::new(params)?),
         DomainFromColumn::NAME => Box::new(DomainFromColumn::new(params)?),
         Embed::NAME => Box::new(Embed::new(params)?),
         Cluster::NAME => Box::new(Cluster::new(params)?),

@@ -3,6 +3,8 @@
 //! made only of symbols are not words (as datatrove's `non_symbol_words`).
 
 pub mod mean_word_length;
+pub mod quality;
+pub mod repetition;
 pub mod word_count;
 
 use blend_kernels::{is_symbol_only, split_words};

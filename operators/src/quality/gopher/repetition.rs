@@ -1,0 +1,256 @@
+//! `quality.gopher_repetition`
+//!
+//! What it does: Gopher's repetition rules as datatrove's `GopherRepetitionFilter` applies
+//! them, in its order, with its reason names: duplicated paragraphs (split at 2+ newlines of
+//! the stripped text) as a share of paragraphs (`dup_para_frac`) and of characters
+//! (`dup_para_char_frac`); duplicated lines (split at newline runs) likewise
+//! (`dup_line_frac`, `dup_line_char_frac`); the most frequent word 2-, 3- and 4-gram's
+//! characters × count over the text's characters (`top_{n}_gram`); and characters inside
+//! repeated word 5- to 10-grams, counted greedily (`duplicated_{n}_n_grams`). Empty text fails
+//! with `empty`.
+//!
+//! Why: repeated lines, paragraphs and n-grams mark templates, spam and degenerate text;
+//! Gopher's thresholds (defaults here) are what FineWeb and datatrove ship.
+
+use std::collections::{HashMap, HashSet};
+
+use blend_kernels::english_words;
+use serde::{Deserialize, Serialize};
+
+use crate::operator::default_text_column;
+use crate::quality::datatrove_text::{char_len, find_duplicates, python_strip};
+use crate::quality::document_rule::DocumentRule;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GopherRepetition {
+    #[serde(default = "default_text_column")]
+    pub text_column: String,
+    #[serde(default = "dup_line_frac")]
+    pub dup_line_frac: f64,
+    #[serde(default = "dup_para_frac")]
+    pub dup_para_frac: f64,
+    #[serde(default = "dup_line_char_frac")]
+    pub dup_line_char_frac: f64,
+    #[serde(default = "dup_para_char_frac")]
+    pub dup_para_char_frac: f64,
+    /// (n, max share of characters) for the most frequent n-gram.
+    #[serde(default = "top_n_grams")]
+    pub top_n_grams: Vec<(usize, f64)>,
+    /// (n, max share of characters) in repeated n-grams.
+    #[serde(default = "dup_n_grams")]
+    pub dup_n_grams: Vec<(usize, f64)>,
+}
+
+fn dup_line_frac() -> f64 {
+    0.3
+}
+fn dup_para_frac() -> f64 {
+    0.3
+}
+fn dup_line_char_frac() -> f64 {
+    0.2
+}
+fn dup_para_char_frac() -> f64 {
+    0.2
+}
+fn top_n_grams() -> Vec<(usize, f64)> {
+    vec![(2, 0.2), (3, 0.18), (4, 0.16)]
+}
+fn dup_n_grams() -> Vec<(usize, f64)> {
+    vec![
+        (5, 0.15),
+        (6, 0.14),
+        (7, 0.13),
+        (8, 0.12),
+        (9, 0.11),
+        (10, 0.1),
+    ]
+}
+
+const TOP_REASONS: [&str; 11] = [
+    "top_0_gram",
+    "top_1_gram",
+    "top_2_gram",
+    "top_3_gram",
+    "top_4_gram",
+    "top_5_gram",
+    "top_6_gram",
+    "top_7_gram",
+    "top_8_gram",
+    "top_9_gram",
+    "top_10_gram",
+];
+const DUP_REASONS: [&str; 11] = [
+    "duplicated_0_n_grams",
+    "duplicated_1_n_grams",
+    "duplicated_2_n_grams",
+    "duplicated_3_n_grams",
+    "duplicated_4_n_grams",
+    "duplicated_5_n_grams",
+    "duplicated_6_n_grams",
+    "duplicated_7_n_grams",
+    "duplicated_8_n_grams",
+    "duplicated_9_n_grams",
+    "duplicated_10_n_grams",
+];
+
+/// Characters × count of the most frequent n-gram (words joined by spaces); ties go to the
+/// n-gram seen first.
+pub fn top_n_gram_chars(words: &[&str], n: usize) -> usize {
+    if n == 0 || words.len() < n {
+        return 0;
+    }
+    let mut counts: HashMap<&[&str], (usize, usize)> = HashMap::new();
+    for (first, gram) in words.windows(n).enumerate() {
+        counts.entry(gram).or_insert((0, first)).0 += 1;
+    }
+    let (gram, (count, _)) = counts
+        .iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+        .expect("at least one n-gram");
+    let chars: usize = gram.iter().map(|w| char_len(w)).sum::<usize>() + n - 1;
+    chars * count
+}
+
+/// Characters of repeated n-grams (words joined without a separator), scanning greedily: a
+/// repeat skips its n words, anything else moves on by one.
+pub fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
+    if n == 0 || words.len() < n {
+        return 0;
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let (mut repeated, mut index) = (0, 0);
+    while index < words.len() - n + 1 {
+        let gram: String = words[index..index + n].concat();
+        if seen.contains(&gram) {
+            repeated += char_len(&gram);
+            index += n;
+        } else {
+            seen.insert(gram);
+            index += 1;
+        }
+    }
+    repeated
+}
+
+/// `text` split where `pattern` (a run of at least `min` newlines) matches, as Python's
+/// `re.split(r"\n{min,}", text)`.
+fn split_newline_runs(text: &str, min: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'\n' {
+            let run = bytes[i..].iter().take_while(|&&b| b == b'\n').count();
+            if run >= min {
+                parts.push(&text[start..i]);
+                start = i + run;
+            }
+            i += run;
+        } else {
+            i += 1;
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+impl DocumentRule for GopherRepetition {
+    const NAME: &'static str = "quality.gopher_repetition";
+    const PREFIX: &'static str = "gopher_repetition";
+
+    fn text_column(&self) -> &str {
+        &self.text_column
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self
+            .top_n_grams
+            .iter()
+            .chain(&self.dup_n_grams)
+            .any(|(n, _)| *n == 0 || *n > 10)
+        {
+            return Err("n-gram sizes must be in 1..=10".into());
+        }
+        Ok(())
+    }
+
+    fn check(&self, text: &str) -> Result<(), &'static str> {
+        if text.is_empty() {
+            return Err("empty");
+        }
+        let length = char_len(text) as f64;
+        let paragraphs = split_newline_runs(python_strip(text), 2);
+        let (count, chars) = find_duplicates(paragraphs.iter().copied());
+        if count as f64 / paragraphs.len() as f64 > self.dup_para_frac {
+            return Err("dup_para_frac");
+        }
+        if chars as f64 / length > self.dup_para_char_frac {
+            return Err("dup_para_char_frac");
+        }
+        let lines = split_newline_runs(text, 1);
+        let (count, chars) = find_duplicates(lines.iter().copied());
+        if count as f64 / lines.len() as f64 > self.dup_line_frac {
+            return Err("dup_line_frac");
+        }
+        if chars as f64 / length > self.dup_line_char_frac {
+            return Err("dup_line_char_frac");
+        }
+        let words = english_words(text);
+        for &(n, max) in &self.top_n_grams {
+            if top_n_gram_chars(&words, n) as f64 / length > max {
+                return Err(TOP_REASONS[n]);
+            }
+        }
+        for &(n, max) in &self.dup_n_grams {
+            if duplicated_n_gram_chars(&words, n) as f64 / length > max {
+                return Err(DUP_REASONS[n]);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> GopherRepetition {
+        serde_json::from_value(serde_json::json!({})).unwrap()
+    }
+
+    #[test]
+    fn each_check_fails_with_datatroves_reason() {
+        let rule = rule();
+        let varied: String = (0..40).map(|i| format!("word{i} ")).collect();
+        assert_eq!(rule.check(&varied), Ok(()));
+        assert_eq!(rule.check(""), Err("empty"));
+        assert_eq!(
+            rule.check("   "),
+            Ok(()),
+            "whitespace only passes, as in datatrove"
+        );
+        assert_eq!(rule.check("\n\n"), Err("dup_line_frac"));
+        // "hello world" alone: its one 2-gram is all of the text.
+        assert_eq!(rule.check("hello world"), Err("top_2_gram"));
+        let same = "same paragraph here\n\n";
+        let paragraphs = format!("{varied}\n\n{same}{same}{same}other");
+        assert_eq!(rule.check(&paragraphs), Err("dup_para_frac"));
+        let lines = format!("{varied}\nrepeated line\nrepeated line\nrepeated line\nx\ny");
+        assert_eq!(rule.check(&lines), Err("dup_line_frac"));
+    }
+
+    #[test]
+    fn n_gram_counts_follow_datatrove() {
+        let words = ["a", "b", "a", "b", "a", "b", "c"];
+        // "a b" three times: 3 chars × 3.
+        assert_eq!(top_n_gram_chars(&words, 2), 9);
+        // Ties go to the first n-gram seen: "aa b" (x2) vs "b aa" (x2) → "aa b".
+        assert_eq!(top_n_gram_chars(&["aa", "b", "aa", "b", "aa"], 2), 8);
+        // Greedy: "ab" new, "ba" new, "ab" repeat (+2, skip 2), "ab" repeat (+2): 4.
+        assert_eq!(duplicated_n_gram_chars(&words, 2), 4);
+        assert_eq!(split_newline_runs("a\n\n\nb\nc", 2), ["a", "b\nc"]);
+        assert_eq!(split_newline_runs("\na\n", 1), ["", "a", ""]);
+    }
+}
