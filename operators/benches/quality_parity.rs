@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use blend_operators::quality::c4::{C4Quality, c4_lines};
 use blend_operators::quality::document_rule::DocumentRule;
 use blend_operators::quality::fineweb::FineWebQuality;
@@ -17,7 +19,7 @@ use blend_operators::quality::gopher::quality::GopherQuality;
 use blend_operators::quality::gopher::repetition::GopherRepetition;
 
 /// A rule's check: `Err(reason)` on failure.
-type Check<'a> = &'a dyn Fn(&str) -> Result<(), &'static str>;
+type Check<'a> = &'a (dyn Fn(&str) -> Result<(), &'static str> + Sync);
 
 fn defaults<R: DocumentRule>() -> R {
     serde_json::from_value(serde_json::json!({})).expect("defaults")
@@ -86,14 +88,27 @@ fn main() {
         ("fineweb", &|t| fineweb.check(t)),
     ];
     println!(
-        "{:<18} {:>6} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9}",
-        "rule", "docs", "decision", "reason", "pass dt", "pass bl", "docs/s", "MB/s"
+        "{:<18} {:>6} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>11}",
+        "rule",
+        "docs",
+        "decision",
+        "reason",
+        "pass dt",
+        "pass bl",
+        "docs/s",
+        "MB/s",
+        format!("MB/s {}T", rayon::current_num_threads())
     );
     let mut classes: Vec<String> = Vec::new();
     for (name, rule) in rules {
         let started = Instant::now();
         let ours: Vec<Result<(), &'static str>> = docs.iter().map(|(_, t)| rule(t)).collect();
         let seconds = started.elapsed().as_secs_f64();
+        // Again on every thread, as the operator runs (rayon over the documents of a batch).
+        let started = Instant::now();
+        let parallel: Vec<bool> = docs.par_iter().map(|(_, t)| rule(t).is_ok()).collect();
+        let parallel_seconds = started.elapsed().as_secs_f64();
+        assert!(parallel.iter().zip(&ours).all(|(p, o)| *p == o.is_ok()));
         let (mut same_decision, mut same_reason, mut pass_dt, mut pass_bl) = (0, 0, 0, 0);
         let mut disagreements: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
         for ((verdict, _), mine) in docs.iter().zip(&ours) {
@@ -124,14 +139,15 @@ fn main() {
         }
         let n = docs.len().max(1) as f64;
         println!(
-            "{name:<18} {:>6} {:>8.2}% {:>8.2}% {:>8} {:>8} {:>9.0} {:>9.2}",
+            "{name:<18} {:>6} {:>8.2}% {:>8.2}% {:>8} {:>8} {:>9.0} {:>9.2} {:>11.2}",
             docs.len(),
             same_decision as f64 * 100.0 / n,
             same_reason as f64 * 100.0 / n,
             pass_dt,
             pass_bl,
             docs.len() as f64 / seconds,
-            bytes as f64 / 1e6 / seconds
+            bytes as f64 / 1e6 / seconds,
+            bytes as f64 / 1e6 / parallel_seconds
         );
         for ((mine, theirs), (count, sample)) in disagreements {
             classes.push(format!(

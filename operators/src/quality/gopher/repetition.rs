@@ -96,39 +96,112 @@ const DUP_REASONS: [&str; 11] = [
 ];
 
 /// Characters × count of the most frequent n-gram (words joined by spaces); ties go to the
-/// n-gram seen first.
+/// n-gram seen first. Words are numbered first, so n-grams are compared as id tuples (equal
+/// to comparing the joined strings: words hold no spaces).
 pub fn top_n_gram_chars(words: &[&str], n: usize) -> usize {
-    if n == 0 || words.len() < n {
+    top_n_gram_chars_of_ids(&word_ids(words), words, n)
+}
+
+fn word_ids(words: &[&str]) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(words.len());
+    words
+        .iter()
+        .map(|w| {
+            let next = ids.len() as u32;
+            *ids.entry(w).or_insert(next)
+        })
+        .collect()
+}
+
+fn top_n_gram_chars_of_ids(ids: &[u32], words: &[&str], n: usize) -> usize {
+    if n == 0 || ids.len() < n {
         return 0;
     }
-    let mut counts: HashMap<&[&str], (usize, usize)> = HashMap::new();
-    for (first, gram) in words.windows(n).enumerate() {
+    let mut counts: HashMap<&[u32], (usize, usize)> = HashMap::with_capacity(ids.len());
+    for (first, gram) in ids.windows(n).enumerate() {
         counts.entry(gram).or_insert((0, first)).0 += 1;
     }
-    let (gram, (count, _)) = counts
-        .iter()
-        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.1.cmp(&a.1.1)))
+    let (count, first) = counts
+        .values()
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        .copied()
         .expect("at least one n-gram");
-    let chars: usize = gram.iter().map(|w| char_len(w)).sum::<usize>() + n - 1;
+    let chars: usize = words[first..first + n]
+        .iter()
+        .map(|w| char_len(w))
+        .sum::<usize>()
+        + n
+        - 1;
     chars * count
 }
 
+/// Two polynomial hashes of each word's bytes with the power of the base for its length, so
+/// the hash of a concatenation is `h(a) · B^len(b) + h(b)` without reading the bytes again.
+struct ConcatHashes {
+    hashes: Vec<[u64; 2]>,
+    powers: Vec<[u64; 2]>,
+    chars: Vec<usize>,
+}
+
+const BASES: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F];
+
+impl ConcatHashes {
+    fn new(words: &[&str]) -> Self {
+        let mut hashes = Vec::with_capacity(words.len());
+        let mut powers = Vec::with_capacity(words.len());
+        for word in words {
+            let (mut h, mut p) = ([0u64; 2], [1u64; 2]);
+            for &byte in word.as_bytes() {
+                for k in 0..2 {
+                    h[k] = h[k]
+                        .wrapping_mul(BASES[k])
+                        .wrapping_add(u64::from(byte) + 1);
+                    p[k] = p[k].wrapping_mul(BASES[k]);
+                }
+            }
+            hashes.push(h);
+            powers.push(p);
+        }
+        let chars = words.iter().map(|w| char_len(w)).collect();
+        Self {
+            hashes,
+            powers,
+            chars,
+        }
+    }
+
+    fn of(&self, start: usize, n: usize) -> u128 {
+        let mut h = [0u64; 2];
+        for i in start..start + n {
+            for (k, value) in h.iter_mut().enumerate() {
+                *value = value
+                    .wrapping_mul(self.powers[i][k])
+                    .wrapping_add(self.hashes[i][k]);
+            }
+        }
+        (u128::from(h[0]) << 64) | u128::from(h[1])
+    }
+}
+
 /// Characters of repeated n-grams (words joined without a separator), scanning greedily: a
-/// repeat skips its n words, anything else moves on by one.
+/// repeat skips its n words, anything else moves on by one. N-grams are compared by a 128-bit
+/// hash of their joined bytes rather than by building each joined string.
 pub fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
-    if n == 0 || words.len() < n {
+    duplicated_n_gram_chars_of(&ConcatHashes::new(words), words.len(), n)
+}
+
+fn duplicated_n_gram_chars_of(hashes: &ConcatHashes, n_words: usize, n: usize) -> usize {
+    if n == 0 || n_words < n {
         return 0;
     }
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<u128> = HashSet::with_capacity(n_words);
     let (mut repeated, mut index) = (0, 0);
-    while index < words.len() - n + 1 {
-        let gram: String = words[index..index + n].concat();
-        if seen.contains(&gram) {
-            repeated += char_len(&gram);
-            index += n;
-        } else {
-            seen.insert(gram);
+    while index < n_words - n + 1 {
+        if seen.insert(hashes.of(index, n)) {
             index += 1;
+        } else {
+            repeated += hashes.chars[index..index + n].iter().sum::<usize>();
+            index += n;
         }
     }
     repeated
@@ -198,13 +271,15 @@ impl DocumentRule for GopherRepetition {
             return Err("dup_line_char_frac");
         }
         let words = english_words(text);
+        let ids = word_ids(&words);
         for &(n, max) in &self.top_n_grams {
-            if top_n_gram_chars(&words, n) as f64 / length > max {
+            if top_n_gram_chars_of_ids(&ids, &words, n) as f64 / length > max {
                 return Err(TOP_REASONS[n]);
             }
         }
+        let hashes = ConcatHashes::new(&words);
         for &(n, max) in &self.dup_n_grams {
-            if duplicated_n_gram_chars(&words, n) as f64 / length > max {
+            if duplicated_n_gram_chars_of(&hashes, words.len(), n) as f64 / length > max {
                 return Err(DUP_REASONS[n]);
             }
         }
@@ -250,6 +325,8 @@ mod tests {
         assert_eq!(top_n_gram_chars(&["aa", "b", "aa", "b", "aa"], 2), 8);
         // Greedy: "ab" new, "ba" new, "ab" repeat (+2, skip 2), "ab" repeat (+2): 4.
         assert_eq!(duplicated_n_gram_chars(&words, 2), 4);
+        // Joined without a separator, as datatrove: "ab"+"c" repeats "a"+"bc".
+        assert_eq!(duplicated_n_gram_chars(&["ab", "c", "a", "bc"], 2), 3);
         assert_eq!(split_newline_runs("a\n\n\nb\nc", 2), ["a", "b\nc"]);
         assert_eq!(split_newline_runs("\na\n", 1), ["", "a", ""]);
     }
