@@ -296,3 +296,53 @@ fn reusing_the_output_tokenizer_in_place_leaves_it_intact() {
         first.summary.shards.total_tokens
     );
 }
+
+#[test]
+fn quality_rule_stages_add_verdicts_and_a_report_section() {
+    let root = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(root.path(), 300, 3);
+    let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 3);
+    let stage = |name: &str, operator: &str| blend_pipeline::config::StageConfig {
+        name: name.into(),
+        operator: operator.into(),
+        input: None,
+        params: serde_json::Value::Null,
+    };
+    config.stages = vec![
+        stage("gopher", "quality.gopher"),
+        stage("repetition", "quality.gopher_repetition"),
+        stage("c4", "quality.c4"),
+        stage("fineweb", "quality.fineweb"),
+    ];
+    let outcome = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
+    let batches = read_parquet_dir(&stage_dir(&outcome, "fineweb"));
+    let rows: usize = batches
+        .iter()
+        .map(arrow::array::RecordBatch::num_rows)
+        .sum();
+    assert_eq!(rows, 300, "rules never remove rows");
+    for prefix in [
+        "gopher_quality",
+        "gopher_repetition",
+        "c4_quality",
+        "fineweb_quality",
+    ] {
+        let pass = booleans(&batches, &format!("{prefix}_pass"));
+        let reasons = strings(&batches, &format!("{prefix}_reason"));
+        assert!(
+            pass.iter().zip(&reasons).all(|(p, r)| *p == r.is_none()),
+            "{prefix}"
+        );
+    }
+    // The made-up languages have no English stop words: Gopher fails them all on that check.
+    let reasons = strings(&batches, "gopher_quality_reason");
+    assert!(
+        reasons
+            .iter()
+            .flatten()
+            .any(|r| r == "gopher_enough_stop_words")
+    );
+    let report = std::fs::read_to_string(&outcome.report_path).unwrap();
+    assert!(report.contains("<h2>Quality rules</h2>"));
+    assert!(report.contains("gopher_enough_stop_words"));
+}
