@@ -7,7 +7,9 @@
 //! id), and for C4 how often the kept text has the same length.
 #![allow(clippy::print_stdout)]
 
-use std::collections::{BTreeMap, HashMap};
+mod shared;
+
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -38,29 +40,7 @@ fn main() {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
-    let mut texts: HashMap<(String, String), String> = HashMap::new();
-    for entry in std::fs::read_dir(&args["corpora"]).expect("corpora folder") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .to_string();
-        for line in std::fs::read_to_string(&path).expect("corpus file").lines() {
-            let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-            let id = match &record["id"] {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            texts.insert(
-                (name.clone(), id),
-                record["text"].as_str().unwrap_or("").to_string(),
-            );
-        }
-    }
+    let texts = shared::jsonl_texts(std::path::Path::new(&args["corpora"]));
     let verdicts: Vec<serde_json::Value> = std::fs::read_to_string(&args["datatrove"])
         .expect("datatrove verdicts")
         .lines()

@@ -1,9 +1,11 @@
-//! `cargo bench -p blend-kernels --bench english_words -- spacy=WORDS.jsonl corpora=DIR`:
+//! `cargo bench -p blend-operators --bench english_words -- spacy=WORDS.jsonl corpora=DIR`:
 //! blend's English word splitter against spaCy's, document by document. WORDS.jsonl is what
 //! `bench/quality/spacy_words.py` wrote (file, id, words) for documents of the JSONL files in
 //! DIR; prints the share of documents split identically, the token-count error, docs/s and
 //! MB/s of blend's splitter, and the most frequent differences.
 #![allow(clippy::print_stdout)]
+
+mod shared;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -13,7 +15,7 @@ use blend_kernels::english_words;
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!(
-            "english_words benchmark: run `cargo bench -p blend-kernels --bench english_words -- spacy=… corpora=…`"
+            "english_words benchmark: run `cargo bench -p blend-operators --bench english_words -- spacy=… corpora=…`"
         );
         return;
     }
@@ -24,29 +26,7 @@ fn main() {
         })
         .collect();
     let spacy = std::fs::read_to_string(&args["spacy"]).expect("spaCy words file");
-    let mut texts: HashMap<(String, String), String> = HashMap::new();
-    for entry in std::fs::read_dir(&args["corpora"]).expect("corpora folder") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .to_string();
-        for line in std::fs::read_to_string(&path).expect("corpus file").lines() {
-            let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-            let id = match &record["id"] {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            texts.insert(
-                (name.clone(), id),
-                record["text"].as_str().unwrap_or("").to_string(),
-            );
-        }
-    }
+    let texts = shared::jsonl_texts(std::path::Path::new(&args["corpora"]));
     let mut docs = 0usize;
     let mut same = 0usize;
     let mut tokens_spacy = 0usize;

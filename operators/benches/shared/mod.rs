@@ -1,0 +1,34 @@
+//! What the quality benches share: the texts of the JSONL files of a folder (e.g.
+//! `../shared/data/corpora`), keyed by (file name, id) as the Python reference scripts
+//! write them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// `text` of every record of every `*.jsonl` file in `dir`, by (file name, `id` as a string).
+pub fn jsonl_texts(dir: &Path) -> HashMap<(String, String), String> {
+    let mut texts = HashMap::new();
+    for entry in std::fs::read_dir(dir).expect("corpora folder") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        for line in std::fs::read_to_string(&path).expect("corpus file").lines() {
+            let record: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let id = match &record["id"] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            texts.insert(
+                (name.clone(), id),
+                record["text"].as_str().unwrap_or("").to_string(),
+            );
+        }
+    }
+    texts
+}
