@@ -13,18 +13,11 @@ use std::time::Instant;
 use blend_kernels::english_words;
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "english_words benchmark: run `cargo bench -p blend-operators --bench english_words -- spacy=… corpora=…`"
-        );
+    let Some(args) = shared::bench_args(
+        "english_words benchmark: run `cargo bench -p blend-operators --bench english_words -- spacy=… corpora=…`",
+    ) else {
         return;
-    }
-    let args: BTreeMap<String, String> = std::env::args()
-        .filter_map(|a| {
-            a.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    };
     let spacy = std::fs::read_to_string(&args["spacy"]).expect("spaCy words file");
     let texts = shared::jsonl_texts(std::path::Path::new(&args["corpora"]));
     let mut docs = 0usize;

@@ -28,18 +28,11 @@ fn defaults<R: DocumentRule>() -> R {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "quality_parity benchmark: run `cargo bench -p blend-operators --bench quality_parity -- datatrove=… corpora=…`"
-        );
+    let Some(args) = shared::bench_args(
+        "quality_parity benchmark: run `cargo bench -p blend-operators --bench quality_parity -- datatrove=… corpora=…`",
+    ) else {
         return;
-    }
-    let args: BTreeMap<String, String> = std::env::args()
-        .filter_map(|a| {
-            a.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    };
     let texts = shared::jsonl_texts(std::path::Path::new(&args["corpora"]));
     let verdicts: Vec<serde_json::Value> = std::fs::read_to_string(&args["datatrove"])
         .expect("datatrove verdicts")

@@ -2,7 +2,7 @@
 //! `../shared/data/corpora`), keyed by (file name, id) as the Python reference scripts
 //! write them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// `text` of every record of every `*.jsonl` file in `dir`, by (file name, `id` as a string).
@@ -31,4 +31,21 @@ pub fn jsonl_texts(dir: &Path) -> HashMap<(String, String), String> {
         }
     }
     texts
+}
+
+/// The `key=value` arguments when run as a benchmark (`--bench`); `None` (after saying how to
+/// run it) otherwise, so `cargo test` does not run benchmarks.
+pub fn bench_args(usage: &str) -> Option<BTreeMap<String, String>> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("{usage}");
+        return None;
+    }
+    Some(
+        std::env::args()
+            .filter_map(|a| {
+                a.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect(),
+    )
 }
