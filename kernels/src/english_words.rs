@@ -192,6 +192,9 @@ const CONTRACTIONS: &[&str] = &[
 ];
 
 fn is_abbreviation(chunk: &str) -> bool {
+    if !chunk.ends_with('.') {
+        return false;
+    }
     if ABBREVIATIONS.contains(&chunk) {
         return true;
     }
@@ -211,17 +214,16 @@ fn is_abbreviation(chunk: &str) -> bool {
 }
 
 fn is_url(chunk: &str) -> bool {
-    let lower = chunk.to_ascii_lowercase();
-    if let Some(scheme_end) = lower.find("://") {
+    if let Some(scheme_end) = chunk.find("://") {
         return scheme_end > 0
-            && lower[..scheme_end].chars().all(|c| c.is_ascii_alphabetic())
-            && lower.len() > scheme_end + 3;
+            && chunk[..scheme_end].chars().all(|c| c.is_ascii_alphabetic())
+            && chunk.len() > scheme_end + 3;
     }
-    if lower.starts_with("www.") && lower.len() > 4 {
+    if chunk.len() > 4 && chunk.as_bytes()[..4].eq_ignore_ascii_case(b"www.") {
         return true;
     }
     // e-mail addresses
-    if let Some((user, domain)) = lower.split_once('@') {
+    if let Some((user, domain)) = chunk.split_once('@') {
         return !user.is_empty()
             && domain.contains('.')
             && !domain.ends_with('.')
@@ -296,7 +298,8 @@ fn prefix_len(chunk: &str) -> Option<usize> {
 /// Length in bytes of the suffix spaCy peels off `chunk`, if any.
 fn suffix_len(chunk: &str) -> Option<usize> {
     let last = chunk.chars().next_back()?;
-    let before: Vec<char> = chunk.chars().rev().skip(1).take(2).collect();
+    let mut reversed = chunk.chars().rev().skip(1);
+    let (prev, prev2) = (reversed.next(), reversed.next());
     // Ellipses.
     if last == '…' {
         return Some(last.len_utf8());
@@ -306,8 +309,9 @@ fn suffix_len(chunk: &str) -> Option<usize> {
         if run >= 2 {
             return Some(run);
         }
-        let prev = *before.first()?;
-        let two_capitals = before.len() == 2 && before.iter().all(|c| c.is_uppercase());
+        let two_capitals =
+            prev.is_some_and(char::is_uppercase) && prev2.is_some_and(char::is_uppercase);
+        let prev = prev?;
         let after_lower = prev.is_lowercase()
             || prev.is_ascii_digit()
             || matches!(prev, '%' | '²' | '-' | '+')
@@ -331,7 +335,7 @@ fn suffix_len(chunk: &str) -> Option<usize> {
             return Some(ending.len());
         }
     }
-    if last == '+' && before.first().is_some_and(char::is_ascii_digit) {
+    if last == '+' && prev.is_some_and(|c| c.is_ascii_digit()) {
         return Some(1);
     }
     if matches!(last, '—' | '–' | '%') || is_edge_punct(last) || is_symbol(last) {
@@ -348,7 +352,7 @@ fn suffix_len(chunk: &str) -> Option<usize> {
             return Some(unit.len());
         }
     }
-    if is_currency(last) && before.first().is_some_and(char::is_ascii_digit) {
+    if is_currency(last) && prev.is_some_and(|c| c.is_ascii_digit()) {
         return Some(last.len_utf8());
     }
     None
@@ -356,6 +360,10 @@ fn suffix_len(chunk: &str) -> Option<usize> {
 
 /// Byte ranges of the infix separators of `chunk`.
 fn infixes(chunk: &str) -> Vec<(usize, usize)> {
+    // Every infix is punctuation or a hyphen-like mark: plain words have none.
+    if chunk.chars().all(char::is_alphanumeric) {
+        return Vec::new();
+    }
     let chars: Vec<(usize, char)> = chunk.char_indices().collect();
     let mut found = Vec::new();
     let mut i = 0;

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use blend_kernels::english_words;
 use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use crate::operator::default_text_column;
 use crate::quality::datatrove_text::{char_len, find_duplicates, python_strip};
@@ -103,7 +104,8 @@ pub fn top_n_gram_chars(words: &[&str], n: usize) -> usize {
 }
 
 fn word_ids(words: &[&str]) -> Vec<u32> {
-    let mut ids: HashMap<&str, u32> = HashMap::with_capacity(words.len());
+    let mut ids: HashMap<&str, u32, Xxh3DefaultBuilder> =
+        HashMap::with_capacity_and_hasher(words.len(), Xxh3DefaultBuilder);
     words
         .iter()
         .map(|w| {
@@ -117,7 +119,8 @@ fn top_n_gram_chars_of_ids(ids: &[u32], words: &[&str], n: usize) -> usize {
     if n == 0 || ids.len() < n {
         return 0;
     }
-    let mut counts: HashMap<&[u32], (usize, usize)> = HashMap::with_capacity(ids.len());
+    let mut counts: HashMap<&[u32], (usize, usize), Xxh3DefaultBuilder> =
+        HashMap::with_capacity_and_hasher(ids.len(), Xxh3DefaultBuilder);
     for (first, gram) in ids.windows(n).enumerate() {
         counts.entry(gram).or_insert((0, first)).0 += 1;
     }
@@ -185,7 +188,8 @@ impl ConcatHashes {
 
 /// Characters of repeated n-grams (words joined without a separator), scanning greedily: a
 /// repeat skips its n words, anything else moves on by one. N-grams are compared by a 128-bit
-/// hash of their joined bytes rather than by building each joined string.
+/// hash of their joined bytes rather than by building each joined string. (The maps here use
+/// xxh3 instead of SipHash: their keys are word ids and hashes, not attacker-chosen input.)
 pub fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
     duplicated_n_gram_chars_of(&ConcatHashes::new(words), words.len(), n)
 }
@@ -194,7 +198,8 @@ fn duplicated_n_gram_chars_of(hashes: &ConcatHashes, n_words: usize, n: usize) -
     if n == 0 || n_words < n {
         return 0;
     }
-    let mut seen: HashSet<u128> = HashSet::with_capacity(n_words);
+    let mut seen: HashSet<u128, Xxh3DefaultBuilder> =
+        HashSet::with_capacity_and_hasher(n_words, Xxh3DefaultBuilder);
     let (mut repeated, mut index) = (0, 0);
     while index < n_words - n + 1 {
         if seen.insert(hashes.of(index, n)) {
