@@ -8,7 +8,7 @@
 //! outright on `lorem ipsum` (`lorem_ipsum`) or a `{` in a kept line (`curly_bracket`), and
 //! when its kept lines hold fewer than `min_num_sentences` sentences (`too_few_sentences`;
 //! sentences split as spaCy's sentencizer does). Like every blend operator it keeps the text as
-//! it is; `c4_kept_lines` says how many lines C4 would keep.
+//! it is (datatrove rewrites it to the kept lines); [`c4_lines`] returns the lines C4 keeps.
 //!
 //! Why: C4's line rules remove navigation, cookie banners and code-like boilerplate from web
 //! text; FineWeb applies them before its own.
