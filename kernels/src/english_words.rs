@@ -644,4 +644,29 @@ mod tests {
             assert_eq!(english_words(text), *expected, "{text:?}");
         }
     }
+
+    /// On any text the tokens are non-empty, hold no whitespace, and put back together give
+    /// the text without its whitespace (every character lands in exactly one token).
+    #[test]
+    fn tokens_partition_the_text_on_random_input() {
+        let alphabet: Vec<char> =
+            "abcXYZ019 .,;:!?'\"()[]{}<>-–—_/\\@#$%&*+=^~`…’“”«»\n\t\u{a0}é你😀°©ʼ"
+                .chars()
+                .collect();
+        let mut rng = crate::SeededRng::new(11);
+        for _ in 0..3000 {
+            let len = rng.below(40) as usize;
+            let text: String = (0..len).map(|_| *rng.pick(&alphabet)).collect();
+            let tokens = english_words(&text);
+            assert!(
+                tokens
+                    .iter()
+                    .all(|t| !t.is_empty() && !t.contains(char::is_whitespace)),
+                "{text:?} → {tokens:?}"
+            );
+            let joined: String = tokens.concat();
+            let expected: String = text.split_whitespace().collect();
+            assert_eq!(joined, expected, "{text:?} → {tokens:?}");
+        }
+    }
 }
