@@ -14,6 +14,16 @@ pub enum Linkage {
     Average,
 }
 
+impl Linkage {
+    /// The name used in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ward => "ward",
+            Self::Average => "average",
+        }
+    }
+}
+
 /// Group of each centroid after merging `centroids` (row-major, `sizes.len() × dim`, each
 /// weighted by its size) into `target` groups. Groups are numbered by descending total size
 /// (ties: the group holding the lowest centroid index first).

@@ -91,6 +91,17 @@ pub fn parse_params<T: DeserializeOwned>(operator: &str, params: &serde_json::Va
     serde_json::from_value(value).map_err(|e| OperatorError::params(operator, e))
 }
 
+/// The column names of `batch`, comma-separated, for error messages.
+pub fn column_names(batch: &RecordBatch) -> String {
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Column `name` of `batch` as a `StringArray` (casting from LargeUtf8 / Utf8View).
 pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<StringArray> {
     let column = batch
@@ -98,16 +109,7 @@ pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<
         .ok_or_else(|| OperatorError::Column {
             operator: operator.to_string(),
             column: name.to_string(),
-            problem: format!(
-                "is missing; the batch has {}",
-                batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            problem: format!("is missing; the batch has {}", column_names(batch)),
         })?;
     match column.data_type() {
         DataType::Utf8 => Ok(column.as_string::<i32>().clone()),

@@ -124,6 +124,18 @@ pub struct StageConfig {
     pub params: serde_json::Value,
 }
 
+impl StageConfig {
+    /// A stage reading the stage listed before it.
+    pub fn new(name: &str, operator: &str, params: serde_json::Value) -> Self {
+        Self {
+            name: name.into(),
+            operator: operator.into(),
+            input: None,
+            params,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenizerConfig {

@@ -10,15 +10,6 @@ use blend_operators::cluster::domains::PRUNED_DOMAIN;
 
 use crate::config::{OutputConfig, PipelineConfig, PipelineSection, StageConfig, TokenizerConfig};
 
-fn stage(name: &str, operator: &str, params: serde_json::Value) -> StageConfig {
-    StageConfig {
-        name: name.into(),
-        operator: operator.into(),
-        input: None,
-        params,
-    }
-}
-
 /// Where the demo's documents get the `domain` the mixture weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DomainSource {
@@ -45,29 +36,29 @@ pub fn default_pipeline(
         DomainSource::Cluster => "domain",
     };
     let mut stages = vec![
-        stage("normalize", "normalize", serde_json::json!({})),
-        stage("dedup", "dedup.exact", serde_json::json!({})),
+        StageConfig::new("normalize", "normalize", serde_json::json!({})),
+        StageConfig::new("dedup", "dedup.exact", serde_json::json!({})),
         // Word 3-grams at Jaccard 0.3, verified. Measured on the synthetic corpus: copies
         // with 15% token edits have word-3-gram Jaccard 0.40–0.58 (10th–90th percentile)
         // but word-5-gram Jaccard only 0.23–0.41, far below datatrove-style 5-grams at 0.7.
-        stage(
+        StageConfig::new(
             "fuzzy_dedup",
             "dedup.minhash",
             serde_json::json!({ "ngram": 3, "threshold": 0.3, "verify": true }),
         ),
-        stage(
+        StageConfig::new(
             "gopher_words",
             "quality.gopher.word_count",
             serde_json::json!({}),
         ),
-        stage(
+        StageConfig::new(
             "gopher_word_length",
             "quality.gopher.mean_word_length",
             serde_json::json!({}),
         ),
-        stage("embed", "embed", serde_json::json!({})),
+        StageConfig::new("embed", "embed", serde_json::json!({})),
         // A cluster where fewer than half the documents pass the word-count rule is pruned.
-        stage(
+        StageConfig::new(
             "cluster",
             "cluster",
             serde_json::json!({
@@ -79,13 +70,13 @@ pub fn default_pipeline(
         ),
     ];
     if domains == DomainSource::Source {
-        stages.push(stage(
+        stages.push(StageConfig::new(
             "domain",
             "domain.from_column",
             serde_json::json!({ "column": "source" }),
         ));
     }
-    stages.push(stage(
+    stages.push(StageConfig::new(
         "filter",
         "filter",
         serde_json::json!({ "rules": [

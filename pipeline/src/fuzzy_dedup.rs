@@ -75,12 +75,11 @@ pub fn run_fuzzy_dedup(
             ..PipelineSection::default()
         },
         inputs: request.inputs.clone(),
-        stages: vec![StageConfig {
-            name: DEDUP_STAGE.into(),
-            operator: MinHashDedup::NAME.into(),
-            input: None,
-            params: request.params.clone(),
-        }],
+        stages: vec![StageConfig::new(
+            DEDUP_STAGE,
+            MinHashDedup::NAME,
+            request.params.clone(),
+        )],
         tokenizer: Default::default(),
         output: Default::default(),
     };

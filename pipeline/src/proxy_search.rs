@@ -476,13 +476,7 @@ fn domain_values(batch: &RecordBatch, domain_column: &str) -> Result<StringArray
     let column = column.ok_or_else(|| {
         invalid(format!(
             "the inputs have no `{domain_column}` column (they have: {}); pass --domain-column",
-            batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            blend_operators::operator::column_names(batch)
         ))
     })?;
     let cast = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)

@@ -14,15 +14,6 @@ use blend_pipeline::{NoProgress, run_pipeline_blocking};
 
 use blend_tests::{demo_config, read_parquet_dir, shared_data, strings, synthetic_corpus};
 
-fn stage(name: &str, operator: &str, params: serde_json::Value) -> StageConfig {
-    StageConfig {
-        name: name.into(),
-        operator: operator.into(),
-        input: None,
-        params,
-    }
-}
-
 fn print_table(summary: &ClusterSummary) {
     for row in &summary.domains {
         eprintln!(
@@ -41,8 +32,8 @@ fn synthetic_domains_recover_the_planted_sources() {
     let corpus = synthetic_corpus(root.path(), 3000, 7);
     let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 42);
     config.stages = vec![
-        stage("embed", "embed", serde_json::json!({})),
-        stage(
+        StageConfig::new("embed", "embed", serde_json::json!({})),
+        StageConfig::new(
             "cluster",
             "cluster",
             serde_json::json!({ "fine_clusters": 60, "domains": 5 }),

@@ -302,11 +302,8 @@ fn quality_rule_stages_add_verdicts_and_a_report_section() {
     let root = tempfile::tempdir().unwrap();
     let corpus = synthetic_corpus(root.path(), 300, 3);
     let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 3);
-    let stage = |name: &str, operator: &str| blend_pipeline::config::StageConfig {
-        name: name.into(),
-        operator: operator.into(),
-        input: None,
-        params: serde_json::Value::Null,
+    let stage = |name: &str, operator: &str| {
+        blend_pipeline::config::StageConfig::new(name, operator, serde_json::Value::Null)
     };
     config.stages = vec![
         stage("gopher", "quality.gopher"),

@@ -325,12 +325,12 @@ impl Cluster {
                 problem: "holds a NaN or infinite value".into(),
             });
         }
+        // At most one cluster per document (none without documents).
         let k = self
             .params
             .fine_clusters
             .unwrap_or_else(|| (n / 50).clamp(2, 1000))
-            .min(n)
-            .max(1);
+            .min(n);
         let (fine, centroids, inertia, iterations) = if n == 0 {
             (Vec::new(), Vec::new(), 0.0, 0)
         } else {
@@ -357,7 +357,6 @@ impl Cluster {
                 result.iterations,
             )
         };
-        let k = if n == 0 { 0 } else { k };
         let mut sizes = vec![0u64; k];
         for &c in &fine {
             sizes[c as usize] += 1;

@@ -64,9 +64,9 @@ pub fn count_sentences(line: &str) -> usize {
     }
     let mut sentences = 1;
     let mut seen_end = false;
-    for (i, token) in tokens.iter().enumerate() {
+    for token in &tokens {
         let is_end = is_sentence_end(token);
-        if i > 0 && seen_end && !is_end && !token.chars().all(is_unicode_punctuation) {
+        if seen_end && !is_end && !token.chars().all(is_unicode_punctuation) {
             sentences += 1;
             seen_end = false;
         } else if is_end {

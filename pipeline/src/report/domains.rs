@@ -59,10 +59,7 @@ pub fn domains_section(html: &mut String, summary: &RunSummary) {
                 ),
                 None => "no quality column was given, so nothing is pruned".into(),
             },
-            serde_json::to_value(found.linkage)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            found.linkage.name(),
             kept,
             escape(&found.domain_column),
         );
