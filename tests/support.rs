@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use blend_datasets::synthetic::{SyntheticConfig, WrittenCorpus, write_corpus};
+use blend_pipeline::NoProgress;
 use blend_pipeline::PipelineConfig;
-use blend_pipeline::demo::{DomainSource, default_pipeline};
+use blend_pipeline::demo::{DomainSource, default_pipeline, train_demo_classifier};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// `../shared/data` relative to the repository root, when it exists.
@@ -29,10 +30,17 @@ pub fn synthetic_corpus(root: &Path, docs: u64, seed: u64) -> WrittenCorpus {
 /// The demo pipeline over `corpus`, with work/ and out/ under `root`, and a small
 /// tokenizer so tests stay quick.
 pub fn demo_config(root: &Path, corpus: &Path, seed: u64) -> (PipelineConfig, PathBuf) {
+    // The demo's classifier takes `prose` as its reference, which real corpora lack: it is
+    // trained on a small synthetic corpus of its own.
+    let model = root.join("quality_model.bin");
+    let reference = synthetic_corpus(&root.join("classifier_corpus"), 400, seed);
+    train_demo_classifier(&reference.corpus_dir, &model, seed, &NoProgress)
+        .expect("demo classifier trains");
     let mut config = default_pipeline(
         corpus,
         &root.join("work"),
         &root.join("out"),
+        &model,
         seed,
         DomainSource::Source,
     );

@@ -1,4 +1,4 @@
-//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, centroid merging, cluster agreement, seeded random
+//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, centroid merging, cluster agreement, fastText-style text classification, seeded random
 //! numbers and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
 pub mod allocator;
@@ -12,6 +12,7 @@ pub mod hashed_tfidf;
 pub mod kmeans;
 pub mod minhash;
 pub mod rng;
+pub mod text_classifier;
 pub mod words;
 
 pub use centroid_merge::{Linkage, merge_centroids};
@@ -21,4 +22,5 @@ pub use hash::{dedup_key_hash, hash128_hex};
 pub use hashed_tfidf::HashedTfIdf;
 pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans};
 pub use rng::SeededRng;
+pub use text_classifier::{TextClassifier, roc_auc};
 pub use words::{is_symbol_only, split_words};

@@ -12,12 +12,14 @@ use crate::domain_from_column::DomainFromColumn;
 use crate::normalize::Normalize;
 use crate::operator::Operator;
 use crate::quality::c4::C4Quality;
+use crate::quality::classifier::Classifier;
 use crate::quality::document_rule::{DocumentRule, RuleOperator};
 use crate::quality::fineweb::FineWebQuality;
 use crate::quality::gopher::mean_word_length::GopherMeanWordLength;
 use crate::quality::gopher::quality::GopherQuality;
 use crate::quality::gopher::repetition::GopherRepetition;
 use crate::quality::gopher::word_count::GopherWordCount;
+use crate::quality::language::Language;
 use crate::{OperatorError, Result};
 
 /// Every column-adding operator, plus `filter` (built by the runner with its session).
@@ -31,6 +33,8 @@ pub const OPERATOR_NAMES: &[&str] = &[
     GopherRepetition::NAME,
     C4Quality::NAME,
     FineWebQuality::NAME,
+    Language::NAME,
+    Classifier::NAME,
     DomainFromColumn::NAME,
     Embed::NAME,
     Cluster::NAME,
@@ -49,6 +53,8 @@ pub fn build_operator(name: &str, params: &serde_json::Value) -> Result<Box<dyn 
         GopherRepetition::NAME => Box::new(RuleOperator::<GopherRepetition>::new(params)?),
         C4Quality::NAME => Box::new(RuleOperator::<C4Quality>::new(params)?),
         FineWebQuality::NAME => Box::new(RuleOperator::<FineWebQuality>::new(params)?),
+        Language::NAME => Box::new(Language::new(params)?),
+        Classifier::NAME => Box::new(Classifier::new(params)?),
         DomainFromColumn::NAME => Box::new(DomainFromColumn::new(params)?),
         Embed::NAME => Box::new(Embed::new(params)?),
         Cluster::NAME => Box::new(Cluster::new(params)?),
@@ -72,7 +78,11 @@ mod tests {
 
     #[test]
     fn every_listed_operator_builds_with_defaults() {
-        for name in OPERATOR_NAMES.iter().filter(|n| **n != "filter") {
+        // `quality.classifier` needs a model file; its own tests build one.
+        for name in OPERATOR_NAMES
+            .iter()
+            .filter(|n| !["filter", Classifier::NAME].contains(n))
+        {
             let op = build_operator(name, &serde_json::Value::Null).unwrap();
             assert_eq!(op.name(), *name);
             assert!(!op.output_fields().is_empty());

@@ -112,6 +112,9 @@ impl Default for PipelineSection {
     }
 }
 
+/// Stage parameters that name files, resolved against the config's folder.
+const STAGE_PATH_PARAMS: &[&str] = &["model", "model_dir"];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
@@ -249,7 +252,8 @@ impl PipelineConfig {
         Ok(())
     }
 
-    /// Makes relative paths relative to `base`.
+    /// Makes relative paths relative to `base`: the folders, inputs and tokenizer, and the
+    /// file parameters of stages (`model` of `quality.classifier`, `model_dir` of `embed`).
     pub fn resolve_paths(&mut self, base: &Path) {
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -263,6 +267,16 @@ impl PipelineConfig {
         }
         if let Some(path) = self.tokenizer.path.as_mut() {
             resolve(path);
+        }
+        for stage in &mut self.stages {
+            for key in STAGE_PATH_PARAMS {
+                if let Some(value) = stage.params.get_mut(*key)
+                    && let Some(text) = value.as_str()
+                    && Path::new(text).is_relative()
+                {
+                    *value = base.join(text).to_string_lossy().into_owned().into();
+                }
+            }
         }
     }
 

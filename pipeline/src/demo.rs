@@ -1,14 +1,57 @@
 //! The default pipeline `blend demo` runs (and writes out as `pipeline.toml` for users to
 //! copy): normalize → exact dedup → near-duplicate clusters (MinHash-LSH) → two Gopher
-//! rules → embed → cluster (CLIMB-style domains, pruning clusters that mostly fail the word
-//! count rule) → domain from `source` (unless the clusters are the domains) → filter.
+//! rules → language id → quality classifier score → embed → cluster (CLIMB-style domains,
+//! pruning clusters that mostly fail the word count rule) → domain from `source` (unless the
+//! clusters are the domains) → filter. The quality classifier is trained first, DCLM's way:
+//! `prose` documents are the reference, every other source the negatives
+//! ([`train_demo_classifier`]).
 
 use std::path::Path;
 
 use blend_datasets::read::{InputSpec, OnError};
 use blend_operators::cluster::domains::PRUNED_DOMAIN;
 
+use blend_kernels::text_classifier::TrainConfig;
+
 use crate::config::{OutputConfig, PipelineConfig, PipelineSection, StageConfig, TokenizerConfig};
+use crate::quality_classifier::{TrainOutcome, TrainRequest, TrainingData, train_classifier};
+use crate::{Progress, Result};
+
+/// The synthetic source the demo's quality classifier takes as its reference.
+pub const DEMO_REFERENCE_SOURCE: &str = "prose";
+
+/// Trains the demo's quality classifier on `corpus` (label = `source`, positive = `prose`,
+/// 20% held out) and writes it to `model`. The score is then P(prose): how much a document
+/// looks like the reference, as DCLM scores web pages by their likeness to curated data.
+pub fn train_demo_classifier(
+    corpus: &Path,
+    model: &Path,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<TrainOutcome> {
+    let request = TrainRequest {
+        data: TrainingData::Labeled {
+            inputs: vec![InputSpec::new(corpus)],
+            label_column: "source".into(),
+        },
+        positive_label: Some(DEMO_REFERENCE_SOURCE.into()),
+        max_per_label: None,
+        folds: 0,
+        test_fraction: 0.2,
+        // Unigrams separate the synthetic styles as well as bigrams (held-out ROC-AUC 0.99
+        // at 3,000 docs), for a 6× smaller model file.
+        config: TrainConfig {
+            dim: 16,
+            word_ngrams: 1,
+            buckets: 1 << 20,
+            seed,
+            ..TrainConfig::default()
+        },
+        model_path: model.to_path_buf(),
+        predictions_path: None,
+    };
+    train_classifier(&request, progress)
+}
 
 /// Where the demo's documents get the `domain` the mixture weighs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,11 +66,13 @@ pub enum DomainSource {
 /// Superclusters the demo merges its fine clusters into: the synthetic corpus's styles.
 pub const DEMO_DOMAINS: usize = 5;
 
-/// The demo pipeline over `corpus`, writing to `work_dir` and `out_dir`.
+/// The demo pipeline over `corpus`, writing to `work_dir` and `out_dir`, scoring with the
+/// classifier at `quality_model` (see [`train_demo_classifier`]).
 pub fn default_pipeline(
     corpus: &Path,
     work_dir: &Path,
     out_dir: &Path,
+    quality_model: &Path,
     seed: u64,
     domains: DomainSource,
 ) -> PipelineConfig {
@@ -55,6 +100,12 @@ pub fn default_pipeline(
             "gopher_word_length",
             "quality.gopher.mean_word_length",
             serde_json::json!({}),
+        ),
+        StageConfig::new("language", "quality.language", serde_json::json!({})),
+        StageConfig::new(
+            "quality_classifier",
+            "quality.classifier",
+            serde_json::json!({ "model": quality_model }),
         ),
         StageConfig::new("embed", "embed", serde_json::json!({})),
         // A cluster where fewer than half the documents pass the word-count rule is pruned.

@@ -16,6 +16,7 @@ pub mod fuzzy_dedup;
 pub mod mix;
 pub mod progress;
 pub mod proxy_search;
+pub mod quality_classifier;
 pub mod read_stage;
 pub mod report;
 pub mod runner;

@@ -10,5 +10,6 @@ mod mixture_search;
 mod near_dedup;
 mod pipeline;
 mod proxy_search;
+mod quality_models;
 mod readers;
 mod shared_data;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// `text` of every record of every `*.jsonl` file in `dir`, by (file name, `id` as a string).
+#[allow(dead_code)] // the langid bench reads its own fields
 pub fn jsonl_texts(dir: &Path) -> HashMap<(String, String), String> {
     let mut texts = HashMap::new();
     for entry in std::fs::read_dir(dir).expect("corpora folder") {

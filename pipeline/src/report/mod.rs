@@ -8,6 +8,7 @@ mod mixture_search;
 mod near_duplicates;
 mod proxy_search;
 mod quality_rules;
+mod quality_scores;
 mod svg;
 
 pub use bpe_inference::{render_eval_report, render_inference_report};
@@ -19,6 +20,7 @@ use std::fmt::Write as _;
 use domains::domains_section;
 use near_duplicates::near_duplicates_section;
 use quality_rules::quality_rules_section;
+use quality_scores::{language_section, quality_score_section};
 use svg::{Bar, bar_chart};
 
 use crate::summary::RunSummary;
@@ -114,6 +116,8 @@ pub fn render_report(summary: &RunSummary) -> String {
     funnel_section(&mut html, summary);
     near_duplicates_section(&mut html, summary);
     quality_rules_section(&mut html, summary);
+    language_section(&mut html, summary);
+    quality_score_section(&mut html, summary);
     domains_section(&mut html, summary);
     mixture_section(&mut html, summary);
     shards_section(&mut html, summary);

@@ -46,6 +46,8 @@ enum Command {
     BpeEval(commands::bpe_eval::BpeEvalArgs),
     /// Closed loop: sample mixtures, train proxies (candle), fit a regressor, write mixture.json.
     Search(commands::search::SearchArgs),
+    /// Quality classifier: `quality train` (fastText-style, evaluated, saved), `quality score`.
+    Quality(commands::quality::QualityArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
     Run(commands::run::RunArgs),
     /// Rebuild report.html from a finished run's work or output folder.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Dedup(args) => commands::dedup::run(&args, &progress),
         Command::GenCorpus(args) => commands::gen_corpus::run(&args, &progress),
         Command::Mix(args) => commands::mix::run(args, &progress),
+        Command::Quality(args) => commands::quality::run(args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
         Command::InferMixture(args) => commands::infer_mixture::run(&args, &progress),
         Command::BpeEval(args) => commands::bpe_eval::run(&args, &progress),

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use blend_datasets::synthetic::{CORPUS_DIR, SyntheticConfig, corpus_is_complete, write_corpus};
-use blend_pipeline::demo::{DomainSource, default_pipeline};
+use blend_pipeline::demo::{DomainSource, default_pipeline, train_demo_classifier};
 use blend_pipeline::{PipelineConfig, Progress, run_pipeline_blocking};
 use clap::Args;
 
@@ -29,6 +29,9 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
+/// The demo's quality classifier, beside `pipeline.toml`.
+const QUALITY_MODEL: &str = "quality_model.bin";
+
 pub fn run(args: &DemoArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     anyhow::ensure!(args.docs > 0, "--docs must be at least 1");
     std::fs::create_dir_all(&args.out)
@@ -49,11 +52,20 @@ pub fn run(args: &DemoArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         .with_context(|| format!("writing the synthetic corpus to {}", args.out.display()))?;
         task.finish(&format!("{} documents", args.docs));
     }
+    let model = args.out.join(QUALITY_MODEL);
+    let trained = train_demo_classifier(&args.out.join(CORPUS_DIR), &model, args.seed, progress)
+        .context("training the demo's quality classifier")?;
+    tracing::info!(
+        "quality classifier (reference `{}`): held-out ROC-AUC {}",
+        trained.positive_label,
+        trained.roc_auc.map_or("n/a".into(), |a| format!("{a:.3}"))
+    );
     let config_path = args.out.join("pipeline.toml");
     let config = default_pipeline(
         Path::new(CORPUS_DIR),
         Path::new("work"),
         Path::new("output"),
+        Path::new(QUALITY_MODEL),
         args.seed,
         args.domains,
     );

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod gen_corpus;
 pub mod infer_mixture;
 pub mod mix;
+pub mod quality;
 pub mod report;
 pub mod run;
 pub mod search;
