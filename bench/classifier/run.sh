@@ -14,7 +14,9 @@ OUT=$CARGO_TARGET_DIR/bench-classifier
 VENV=$OUT/venv
 CORPORA=${CORPORA:-../shared/data/corpora}
 SEEDS=${SEEDS:-1 2 3 4 5}
-DIM=${DIM:-100}
+DIM=${DIM:-64}
+LR=${LR:-1.0}        # blend's defaults; LR=0.1 EPOCHS=5 are fastText's
+EPOCHS=${EPOCHS:-10}
 THREADS=${THREADS:-2}
 MAX_PER_LABEL=${MAX_PER_LABEL:-3000}
 if [ ! -d "$CORPORA" ]; then
@@ -29,25 +31,28 @@ fi
 cargo build --workspace --all-targets --quiet
 BLEND=$CARGO_TARGET_DIR/debug/blend
 
-echo "## DCLM labeled web documents: 5-fold cross-validation, dim $DIM"
+echo "## DCLM labeled web documents: 5-fold cross-validation, dim $DIM, lr $LR, $EPOCHS epochs"
 rm -rf "$OUT/dclm" && mkdir -p "$OUT/dclm"
 for seed in $SEEDS; do
-  "$BLEND" -q quality train --labels "$CORPORA/web_dclm_quality.jsonl" --folds 5 --dim "$DIM" --seed "$seed" \
+  "$BLEND" -q quality train --labels "$CORPORA/web_dclm_quality.jsonl" --folds 5 --dim "$DIM" --lr "$LR" --epochs "$EPOCHS" --seed "$seed" \
     --model "$OUT/dclm/model_$seed.bin" --predictions "$OUT/dclm/predictions_$seed.jsonl" --json > "$OUT/dclm/blend_$seed.json"
 done
 "$VENV/bin/python" bench/classifier/fasttext_peer.py "$OUT/dclm" --seeds $SEEDS --threads "$THREADS" \
   --corpus "$CORPORA/web_dclm_quality.jsonl"
 
 echo
-echo "## DCLM recipe: reference = QA + chat, other = web + books + wiki; held-out 20%, ≤ $MAX_PER_LABEL per label, dim $DIM"
+echo "## DCLM recipe: reference = QA + chat, other = web + books + wiki; held-out 20%, ≤ $MAX_PER_LABEL per label, dim $DIM, lr $LR, $EPOCHS epochs"
 REFERENCE=("$CORPORA/qa_llm_foundry.jsonl" "$CORPORA/chat_alpaca_eval.jsonl")
 OTHER=("$CORPORA/web_dclm_quality.jsonl" "$CORPORA/web_dolma_cc.jsonl" "$CORPORA/books_gutenberg.jsonl" "$CORPORA/wiki_wt103.jsonl")
 rm -rf "$OUT/recipe" && mkdir -p "$OUT/recipe"
 for seed in $SEEDS; do
   "$BLEND" -q quality train --reference "${REFERENCE[@]}" --other "${OTHER[@]}" --max-per-label "$MAX_PER_LABEL" \
-    --dim "$DIM" --seed "$seed" --model "$OUT/recipe/model_$seed.bin" \
+    --dim "$DIM" --lr "$LR" --epochs "$EPOCHS" --seed "$seed" --model "$OUT/recipe/model_$seed.bin" \
     --predictions "$OUT/recipe/predictions_$seed.jsonl" --json > "$OUT/recipe/blend_$seed.json"
 done
 "$VENV/bin/python" bench/classifier/fasttext_peer.py "$OUT/recipe" --seeds $SEEDS --threads "$THREADS" \
   --corpus "${REFERENCE[@]}" "${OTHER[@]}"
-ls -la "$OUT"/dclm/model_*.bin | head -1
+echo
+for task in dclm recipe; do
+  echo "model file ($task, seed $(echo $SEEDS | cut -d' ' -f1)): $(stat -c %s "$OUT/$task/model_$(echo $SEEDS | cut -d' ' -f1).bin") bytes"
+done

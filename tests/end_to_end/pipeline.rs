@@ -232,6 +232,8 @@ fn demo_pipeline_on_2000_synthetic_documents() {
         "fuzzy_dedup",
         "gopher_words",
         "gopher_word_length",
+        "language",
+        "quality_classifier",
         "embed",
         "cluster",
         "domain",
