@@ -44,7 +44,11 @@ fn main() {
         .iter()
         .map(|d| match max_chars {
             0 => d.3.len(),
-            max => d.3.char_indices().nth(max).map_or(d.3.len(), |(end, _)| end),
+            max => {
+                d.3.char_indices()
+                    .nth(max)
+                    .map_or(d.3.len(), |(end, _)| end)
+            }
         })
         .sum();
 
