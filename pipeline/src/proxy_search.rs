@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TokenizerConfig;
 use crate::mix::{SamplerOptions, SearchRequest, search_mixture};
 use crate::progress::Progress;
+use crate::read_stage::for_each_batch;
 use crate::stage_cache::stage_hash;
 use crate::tokenize::{
     LoadedTokenizer, TOKENIZER_FILE, encode_documents, load_tokenizer, train_bpe,
@@ -542,7 +543,6 @@ fn prepare_proxy_data(
     let tokenizer = proxy_tokenizer(request, &reader, progress)?;
     let mut writer = ProxyDataWriter::create(&dir, tokenizer.info.clone(), key)?;
     let bar = progress.start("tokenize", None, "docs");
-    let mut failure: Option<PipelineError> = None;
     let mut write_batch = |batch: &RecordBatch| -> Result<()> {
         let texts = string_values(batch, TEXT_COLUMN)?;
         let ids = string_values(batch, ID_COLUMN)?;
@@ -563,20 +563,7 @@ fn prepare_proxy_data(
         bar.advance(batch.num_rows() as u64);
         Ok(())
     };
-    let read = reader.read(&mut |batch| {
-        write_batch(&batch).map_err(|e| {
-            let message = e.to_string();
-            failure = Some(e);
-            blend_datasets::DatasetError::Invalid {
-                path: PathBuf::from("proxy data"),
-                message,
-            }
-        })
-    });
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    read?;
+    for_each_batch(&reader, &mut |batch| write_batch(batch))?;
     let manifest = writer.finish()?;
     bar.finish(&format!("{} domains", manifest.domains.len()));
     Ok((manifest, false))

@@ -22,6 +22,7 @@ use blend_operators::operator::{Operator, column_names, string_column};
 use blend_operators::quality::classifier::Classifier;
 use serde::{Deserialize, Serialize};
 
+use crate::read_stage::for_each_batch;
 use crate::{PipelineError, Progress, Result};
 
 /// Labels of DCLM-style training: documents of the reference inputs against the others.
@@ -84,7 +85,7 @@ pub struct TrainOutcome {
     pub config: TrainConfig,
     /// The held-out split, or each fold.
     pub evaluations: Vec<Evaluation>,
-    /// Mean ROC-AUC over `evaluations` (the out-of-fold predictions pooled for folds).
+    /// ROC-AUC over every held-out score (the out-of-fold scores pooled, for k-fold).
     pub roc_auc: Option<f64>,
     pub accuracy: Option<f64>,
     /// Documents the saved model was trained on.
@@ -161,7 +162,12 @@ pub fn train_classifier(request: &TrainRequest, progress: &dyn Progress) -> Resu
     } else {
         usize::from(request.test_fraction > 0.0)
     };
-    let bar = progress.start("cross-validate", Some(rounds as u64), "models");
+    let task = if request.folds >= 2 {
+        "cross-validate"
+    } else {
+        "train + test"
+    };
+    let bar = progress.start(task, Some(rounds as u64), "models");
     let mut held_out_model = None;
     for fold in 0..rounds {
         let train_set: Vec<(&str, usize)> = documents
@@ -174,6 +180,13 @@ pub fn train_classifier(request: &TrainRequest, progress: &dyn Progress) -> Resu
         let model = train(&train_set, labels.clone(), &request.config);
         let train_seconds = started.elapsed().as_secs_f64();
         let tested: Vec<usize> = (0..documents.len()).filter(|i| split[*i] == fold).collect();
+        if tested.is_empty() || tested.len() == documents.len() {
+            return Err(PipelineError::Invalid(format!(
+                "{} of {} documents would be held out; use fewer --folds or another --test-fraction",
+                tested.len(),
+                documents.len()
+            )));
+        }
         for index in &tested {
             scores[*index] = Some(f64::from(
                 model.probabilities(&documents[*index].text)[positive],
@@ -225,8 +238,9 @@ pub fn train_classifier(request: &TrainRequest, progress: &dyn Progress) -> Resu
     };
     let mut metadata = serde_json::to_value(&outcome).expect("outcome serializes");
     metadata["blend"] = crate::BLEND_VERSION.into();
-    for timing in ["model_train_seconds", "model_bytes", "model_path"] {
-        metadata.as_object_mut().expect("object").remove(timing);
+    // Times and paths vary between runs; the file must not.
+    for varying in ["model_train_seconds", "model_bytes", "model_path"] {
+        metadata.as_object_mut().expect("object").remove(varying);
     }
     for evaluation in metadata["evaluations"].as_array_mut().expect("array") {
         evaluation
@@ -341,29 +355,6 @@ fn read_documents(
         Ok(())
     })?;
     bar.finish("");
-    Ok(())
-}
-
-/// Streams every batch of `reader` through `visit`, stopping at its first error.
-fn for_each_batch(
-    reader: &CorpusReader,
-    visit: &mut dyn FnMut(&RecordBatch) -> Result<()>,
-) -> Result<()> {
-    let mut failure = None;
-    let read = reader.read(&mut |batch| {
-        visit(&batch).map_err(|e| {
-            let message = e.to_string();
-            failure = Some(e);
-            blend_datasets::DatasetError::Invalid {
-                path: PathBuf::from("quality classifier"),
-                message,
-            }
-        })
-    });
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    read?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use arrow::array::RecordBatch;
 use blend_datasets::parquet_parts::PartWriter;
 use blend_datasets::read::{CorpusReader, OnError, ReadOptions, RejectedRecord};
 use serde::{Deserialize, Serialize};
@@ -118,7 +119,7 @@ fn write_read_stage(
         .sum();
     let task = progress.start("read", None, "docs");
     let mut parts = PartWriter::new(&pending.tmp, "part", reader.schema(), rows_per_part);
-    let mut sink = |batch: arrow::array::RecordBatch| {
+    let mut sink = |batch: RecordBatch| {
         task.advance(batch.num_rows() as u64);
         parts.write(&batch)
     };
@@ -193,4 +194,29 @@ fn read_report(dir: &Path, files: Vec<PathBuf>) -> Result<ReadReport> {
         })
         .collect::<Result<Vec<RejectedRecord>>>()?;
     Ok(build_report(files, &rejected))
+}
+
+/// Streams every batch of `reader` through `visit`, stopping at `visit`'s first error,
+/// which is returned as it is.
+pub fn for_each_batch(
+    reader: &CorpusReader,
+    visit: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut failure = None;
+    let read = reader.read(&mut |batch| {
+        visit(&batch).map_err(|e| {
+            let message = e.to_string();
+            failure = Some(e);
+            // Stops the reader; `failure` is what the caller gets.
+            blend_datasets::DatasetError::Invalid {
+                path: PathBuf::from("batch visitor"),
+                message,
+            }
+        })
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    read?;
+    Ok(())
 }
