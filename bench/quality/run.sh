@@ -33,5 +33,6 @@ fi
 cargo build --workspace --all-targets --quiet
 WORDS_BIN=$(ls -t "$TARGET"/debug/deps/english_words-* | grep -v '\.d$' | head -1)
 PARITY_BIN=$(ls -t "$TARGET"/debug/deps/quality_parity-* | grep -v '\.d$' | head -1)
-"$WORDS_BIN" --bench spacy="$WORDS" corpora="$CORPORA" | head -20
+"$WORDS_BIN" --bench spacy="$WORDS" corpora="$CORPORA" > "$OUT/words_report.txt"
+head -20 "$OUT/words_report.txt"  # (piping into head would stop the bench mid-print)
 "$PARITY_BIN" --bench datatrove="$VERDICTS" corpora="$CORPORA"

@@ -10,9 +10,11 @@
 //!   text rather than with `buckets` (fastText allocates all `buckets` rows up front);
 //! - at prediction time an untrained unigram is skipped (fastText skips out-of-vocabulary
 //!   words) and an untrained n-gram counts as a zero row (fastText's is a random row near
-//!   zero), see [`TextClassifier::probabilities`].
+//!   zero), see [`TextClassifier::probabilities`];
+//! - the weights are rounded to half precision after training and stored so.
 
 mod features;
+mod half;
 mod metrics;
 mod model;
 mod model_bytes;

@@ -1,9 +1,11 @@
 //! The model file: little-endian, `BLENDTC1`, then dim, word n-grams, buckets, the labels,
-//! the metadata text, the trained buckets, their embedding rows and the output layer.
-//! Only trained rows are stored, so the size is 4 × dim × (trained buckets + labels) bytes
-//! plus the bucket list.
+//! the metadata text, the trained buckets, their embedding rows and the output layer, the
+//! weights as IEEE half floats (training ends by rounding them, so a saved model scores as
+//! the trained one did). Only trained rows are stored: 2 × dim × (trained buckets + labels)
+//! bytes plus 4 per bucket.
 
 use super::features::FeatureHasher;
+use super::half::{f16_bits_to_f32, f32_to_f16_bits};
 use super::model::{BucketRows, TextClassifier};
 
 const MAGIC: &[u8; 8] = b"BLENDTC1";
@@ -27,8 +29,9 @@ pub enum ModelBytesError {
 
 impl TextClassifier {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(64 + 4 * (self.input.len() + self.output.len() + self.rows.len()));
+        let mut out = Vec::with_capacity(
+            64 + 2 * (self.input.len() + self.output.len()) + 4 * self.rows.len(),
+        );
         out.extend_from_slice(MAGIC);
         for value in [
             self.dim as u32,
@@ -51,7 +54,7 @@ impl TextClassifier {
             out.extend_from_slice(&bucket.to_le_bytes());
         }
         for value in self.input.iter().chain(&self.output) {
-            out.extend_from_slice(&value.to_le_bytes());
+            out.extend_from_slice(&f32_to_f16_bits(*value).to_le_bytes());
         }
         out
     }
@@ -148,11 +151,12 @@ impl<'a> Reader<'a> {
             .map_err(|_| ModelBytesError::Corrupt(format!("{what} is not UTF-8")))
     }
 
+    /// `count` half floats, as f32.
     fn floats(&mut self, what: &'static str, count: usize) -> Result<Vec<f32>, ModelBytesError> {
-        let bytes = self.take(what, count.saturating_mul(4))?;
+        let bytes = self.take(what, count.saturating_mul(2))?;
         Ok(bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .chunks_exact(2)
+            .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
             .collect())
     }
 }
@@ -184,7 +188,7 @@ mod tests {
         let bytes = model.to_bytes();
         assert_eq!(
             bytes.len(),
-            8 + 16 + 2 * 5 + 4 + metadata.len() + 8 + model.trained_buckets() * (4 + 16) + 2 * 16
+            8 + 16 + 2 * 5 + 4 + metadata.len() + 8 + model.trained_buckets() * (4 + 8) + 2 * 8
         );
         let back = TextClassifier::from_bytes(&bytes).unwrap();
         assert_eq!(back, model);

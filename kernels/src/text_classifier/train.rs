@@ -4,6 +4,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::features::FeatureHasher;
+use super::half::round_to_f16;
 use super::model::{BucketRows, TextClassifier, add_to};
 use crate::rng::SeededRng;
 
@@ -147,6 +148,10 @@ pub fn train(
                 (&mut hidden, &mut gradient, &mut probabilities),
             );
         }
+    }
+    // The file stores half floats: round now, so the saved model is the one evaluated.
+    for weight in model.input.iter_mut().chain(model.output.iter_mut()) {
+        *weight = round_to_f16(*weight);
     }
     model
 }

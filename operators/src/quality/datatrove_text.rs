@@ -117,7 +117,7 @@ pub fn char_len(text: &str) -> usize {
 /// datatrove's `find_duplicates`: how many elements repeat an earlier one, and their total
 /// length in code points.
 pub fn find_duplicates<'a>(elements: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: HashSet<&str, xxhash_rust::xxh3::Xxh3DefaultBuilder> = HashSet::default();
     let (mut count, mut chars) = (0, 0);
     for element in elements {
         if !seen.insert(element) {

@@ -13,6 +13,7 @@
 //! Gopher's thresholds (defaults here) are what FineWeb and datatrove ship.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use blend_kernels::english_words;
 use serde::{Deserialize, Serialize};
@@ -119,16 +120,25 @@ fn top_n_gram_chars_of_ids(ids: &[u32], words: &[&str], n: usize) -> usize {
     if n == 0 || ids.len() < n {
         return 0;
     }
-    let mut counts: HashMap<&[u32], (usize, usize), Xxh3DefaultBuilder> =
-        HashMap::with_capacity_and_hasher(ids.len(), Xxh3DefaultBuilder);
-    for (first, gram) in ids.windows(n).enumerate() {
-        counts.entry(gram).or_insert((0, first)).0 += 1;
-    }
-    let (count, first) = counts
-        .values()
-        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
-        .copied()
-        .expect("at least one n-gram");
+    // (count, first position) per n-gram; up to 4 word ids pack exactly into a u128 key.
+    let (count, first) = if n <= 4 {
+        let mut counts: HashMap<u128, (usize, usize), BuildHasherDefault<PrehashedKey>> =
+            HashMap::with_capacity_and_hasher(ids.len(), Default::default());
+        for (first, gram) in ids.windows(n).enumerate() {
+            let key = gram
+                .iter()
+                .fold(0u128, |key, id| (key << 32) | u128::from(*id));
+            counts.entry(key).or_insert((0, first)).0 += 1;
+        }
+        most_frequent(counts.into_values())
+    } else {
+        let mut counts: HashMap<&[u32], (usize, usize), Xxh3DefaultBuilder> =
+            HashMap::with_capacity_and_hasher(ids.len(), Xxh3DefaultBuilder);
+        for (first, gram) in ids.windows(n).enumerate() {
+            counts.entry(gram).or_insert((0, first)).0 += 1;
+        }
+        most_frequent(counts.into_values())
+    };
     let chars: usize = words[first..first + n]
         .iter()
         .map(|w| char_len(w))
@@ -138,58 +148,103 @@ fn top_n_gram_chars_of_ids(ids: &[u32], words: &[&str], n: usize) -> usize {
     chars * count
 }
 
-/// Two polynomial hashes of each word's bytes with the power of the base for its length, so
-/// the hash of a concatenation is `h(a) · B^len(b) + h(b)` without reading the bytes again.
+/// The (count, first position) with the highest count; ties go to the earliest.
+fn most_frequent(counts: impl Iterator<Item = (usize, usize)>) -> (usize, usize) {
+    counts
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        .expect("at least one n-gram")
+}
+
+/// Hasher for keys that are already well mixed (packed word ids, polynomial hashes): one
+/// multiply-fold instead of xxh3 over the key's bytes.
+#[derive(Debug, Default, Clone, Copy)]
+struct PrehashedKey(u64);
+
+impl Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u128(&mut self, value: u128) {
+        let folded = (value as u64) ^ ((value >> 64) as u64).rotate_left(29);
+        let mixed = u128::from(folded ^ self.0) * 0x9E37_79B9_7F4A_7C15_u128;
+        self.0 = (mixed as u64) ^ ((mixed >> 64) as u64);
+    }
+}
+
+/// Two polynomial hashes (mod 2^64) of the concatenated word bytes, as prefix sums, so the
+/// hash of words `start..start + n` joined without a separator is read in O(1):
+/// `H[end] − H[start] · B^(bytes in start..end)`. The bases are odd, so every power of them
+/// is invertible mod 2^64, and `B^(bytes in start..end) = P[end] · P[start]⁻¹`.
 struct ConcatHashes {
-    hashes: Vec<[u64; 2]>,
-    powers: Vec<[u64; 2]>,
+    /// Hash of the first i words' bytes.
+    prefix: Vec<[u64; 2]>,
+    /// B^(bytes of the first i words), and its inverse.
+    power: Vec<[u64; 2]>,
+    inverse_power: Vec<[u64; 2]>,
     chars: Vec<usize>,
 }
 
 const BASES: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F];
 
+/// x⁻¹ mod 2^64 for odd x (Newton's iteration doubles the correct bits each step).
+fn inverse_mod_2_64(x: u64) -> u64 {
+    let mut inverse = x; // correct to 3 bits for odd x
+    for _ in 0..5 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(inverse)));
+    }
+    inverse
+}
+
 impl ConcatHashes {
     fn new(words: &[&str]) -> Self {
-        let mut hashes = Vec::with_capacity(words.len());
-        let mut powers = Vec::with_capacity(words.len());
+        let inverse_bases = BASES.map(inverse_mod_2_64);
+        let mut prefix = Vec::with_capacity(words.len() + 1);
+        let mut power = Vec::with_capacity(words.len() + 1);
+        let mut inverse_power = Vec::with_capacity(words.len() + 1);
+        let (mut h, mut p, mut q) = ([0u64; 2], [1u64; 2], [1u64; 2]);
+        prefix.push(h);
+        power.push(p);
+        inverse_power.push(q);
         for word in words {
-            let (mut h, mut p) = ([0u64; 2], [1u64; 2]);
             for &byte in word.as_bytes() {
                 for k in 0..2 {
                     h[k] = h[k]
                         .wrapping_mul(BASES[k])
                         .wrapping_add(u64::from(byte) + 1);
                     p[k] = p[k].wrapping_mul(BASES[k]);
+                    q[k] = q[k].wrapping_mul(inverse_bases[k]);
                 }
             }
-            hashes.push(h);
-            powers.push(p);
+            prefix.push(h);
+            power.push(p);
+            inverse_power.push(q);
         }
         let chars = words.iter().map(|w| char_len(w)).collect();
         Self {
-            hashes,
-            powers,
+            prefix,
+            power,
+            inverse_power,
             chars,
         }
     }
 
     fn of(&self, start: usize, n: usize) -> u128 {
-        let mut h = [0u64; 2];
-        for i in start..start + n {
-            for (k, value) in h.iter_mut().enumerate() {
-                *value = value
-                    .wrapping_mul(self.powers[i][k])
-                    .wrapping_add(self.hashes[i][k]);
-            }
-        }
+        let end = start + n;
+        let h = [0, 1].map(|k| {
+            let scale = self.power[end][k].wrapping_mul(self.inverse_power[start][k]);
+            self.prefix[end][k].wrapping_sub(self.prefix[start][k].wrapping_mul(scale))
+        });
         (u128::from(h[0]) << 64) | u128::from(h[1])
     }
 }
 
 /// Characters of repeated n-grams (words joined without a separator), scanning greedily: a
 /// repeat skips its n words, anything else moves on by one. N-grams are compared by a 128-bit
-/// hash of their joined bytes rather than by building each joined string. (The maps here use
-/// xxh3 instead of SipHash: their keys are word ids and hashes, not attacker-chosen input.)
+/// hash of their joined bytes rather than by building each joined string. (The maps here
+/// hash with a multiply-fold instead of SipHash: their keys are word ids and hashes.)
 pub fn duplicated_n_gram_chars(words: &[&str], n: usize) -> usize {
     duplicated_n_gram_chars_of(&ConcatHashes::new(words), words.len(), n)
 }
@@ -198,8 +253,8 @@ fn duplicated_n_gram_chars_of(hashes: &ConcatHashes, n_words: usize, n: usize) -
     if n == 0 || n_words < n {
         return 0;
     }
-    let mut seen: HashSet<u128, Xxh3DefaultBuilder> =
-        HashSet::with_capacity_and_hasher(n_words, Xxh3DefaultBuilder);
+    let mut seen: HashSet<u128, BuildHasherDefault<PrehashedKey>> =
+        HashSet::with_capacity_and_hasher(n_words, Default::default());
     let (mut repeated, mut index) = (0, 0);
     while index < n_words - n + 1 {
         if seen.insert(hashes.of(index, n)) {
@@ -319,6 +374,27 @@ mod tests {
         assert_eq!(rule.check(&paragraphs), Err("dup_para_frac"));
         let lines = format!("{varied}\nrepeated line\nrepeated line\nrepeated line\nx\ny");
         assert_eq!(rule.check(&lines), Err("dup_line_frac"));
+    }
+
+    #[test]
+    fn range_hashes_equal_hashes_of_the_joined_bytes() {
+        let words = ["ab", "c", "déf", "ab", "c", "x", "ab"];
+        let hashes = ConcatHashes::new(&words);
+        for start in 0..words.len() {
+            for n in 1..=words.len() - start {
+                let joined = words[start..start + n].concat();
+                let direct = ConcatHashes::new(&[joined.as_str()]).of(0, 1);
+                assert_eq!(hashes.of(start, n), direct, "{start}+{n}");
+            }
+        }
+        assert_ne!(hashes.of(0, 2), hashes.of(1, 2));
+        for base in BASES {
+            assert_eq!(inverse_mod_2_64(base).wrapping_mul(base), 1);
+        }
+        // Packed keys: up to 4 ids, and n-grams of 5+ words through the slice map.
+        let ids = ["a", "b", "c", "d", "e", "a", "b", "c", "d", "e"];
+        assert_eq!(top_n_gram_chars(&ids, 4), 7 * 2);
+        assert_eq!(top_n_gram_chars(&ids, 5), 9 * 2);
     }
 
     #[test]
