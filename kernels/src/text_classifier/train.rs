@@ -70,11 +70,13 @@ impl TrainConfig {
     }
 }
 
-/// Trains on `examples` (text, index into `labels`). Features are hashed once (in parallel;
-/// the result does not depend on the thread count), then SGD runs on one thread:
-/// per example, hidden = mean of its feature rows, softmax over `labels`, and both layers
-/// move along the log-loss gradient (the input rows by the gradient divided by the feature
-/// count, as in fastText). The learning rate decays linearly with the tokens processed.
+/// Trains on `examples` (text, index into `labels`). Features are hashed once, then SGD
+/// visits the documents one at a time in a seeded order per epoch: hidden = mean of the
+/// document's feature rows, softmax over `labels`, and both layers move along the log-loss
+/// gradient (the input rows by the gradient divided by the feature count, as in fastText).
+/// The learning rate decays linearly with the tokens processed. Hashing, row initialization
+/// and the row work inside long documents run in parallel in fixed chunks, so the model does
+/// not depend on the thread count.
 pub fn train(
     examples: &[(&str, usize)],
     labels: Vec<String>,
