@@ -17,7 +17,7 @@ use blend_datasets::files::write_atomic;
 use blend_datasets::parquet_parts::PartWriter;
 use blend_datasets::read::{CorpusReader, InputSpec, ReadOptions};
 use blend_kernels::SeededRng;
-use blend_kernels::text_classifier::{BinaryMetrics, TextClassifier, TrainConfig, train};
+use blend_kernels::text_classifier::{BinaryMetrics, TrainConfig, train};
 use blend_operators::operator::{Operator, column_names, string_column};
 use blend_operators::quality::classifier::Classifier;
 use serde::{Deserialize, Serialize};
@@ -302,25 +302,15 @@ fn read_labeled(
         TrainingData::Labeled {
             inputs,
             label_column,
-        } => {
-            read_documents(inputs, progress, &mut |id, text, batch, row| {
-                let label = label_values(batch, label_column)?
-                    .swap_remove(row)
-                    .ok_or_else(|| {
-                        PipelineError::Invalid(format!(
-                            "document `{id}` has no value in the label column `{label_column}`"
-                        ))
-                    })?;
-                documents.push((id, text, label));
-                Ok(())
-            })?;
-        }
+        } => read_documents(
+            inputs,
+            LabelSource::Column(label_column),
+            progress,
+            &mut documents,
+        )?,
         TrainingData::Reference { reference, other } => {
             for (inputs, label) in [(reference, REFERENCE_LABEL), (other, OTHER_LABEL)] {
-                read_documents(inputs, progress, &mut |id, text, _, _| {
-                    documents.push((id, text, label.to_string()));
-                    Ok(())
-                })?;
+                read_documents(inputs, LabelSource::Fixed(label), progress, &mut documents)?;
             }
         }
     }
@@ -330,11 +320,22 @@ fn read_labeled(
     Ok((documents, labels))
 }
 
-/// Calls `visit(id, text, batch, row)` for every document of `inputs`.
+/// Where the documents of some inputs get their label.
+#[derive(Debug, Clone, Copy)]
+enum LabelSource<'a> {
+    /// A column (or `metadata` key) of the inputs; see [`label_values`].
+    Column(&'a str),
+    /// One label for every document.
+    Fixed(&'static str),
+}
+
+/// Appends (id, text, label) of every document of `inputs` to `documents`; labels are read
+/// once per batch.
 fn read_documents(
     inputs: &[InputSpec],
+    source: LabelSource,
     progress: &dyn Progress,
-    visit: &mut dyn FnMut(String, String, &RecordBatch, usize) -> Result<()>,
+    documents: &mut Vec<ReadDocument>,
 ) -> Result<()> {
     let reader = CorpusReader::open(inputs, ReadOptions::default())?;
     let bar = progress.start("read", None, "docs");
@@ -343,13 +344,28 @@ fn read_documents(
             .map_err(|e| PipelineError::operator("quality", e))?;
         let texts = string_column("quality", batch, "text")
             .map_err(|e| PipelineError::operator("quality", e))?;
-        for row in 0..batch.num_rows() {
+        let labels: Vec<String> = match source {
+            LabelSource::Column(name) => label_values(batch, name)?
+                .into_iter()
+                .enumerate()
+                .map(|(row, label)| {
+                    label.ok_or_else(|| {
+                        PipelineError::Invalid(format!(
+                            "document `{}` has no value in the label column `{name}`",
+                            ids.value(row)
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            LabelSource::Fixed(label) => vec![label.to_string(); batch.num_rows()],
+        };
+        for (row, label) in labels.into_iter().enumerate() {
             let text = if texts.is_null(row) {
                 ""
             } else {
                 texts.value(row)
             };
-            visit(ids.value(row).to_string(), text.to_string(), batch, row)?;
+            documents.push((ids.value(row).to_string(), text.to_string(), label));
         }
         bar.advance(batch.num_rows() as u64);
         Ok(())
@@ -463,12 +479,15 @@ pub struct ScoreRequest {
     /// Parameters of the `quality.classifier` operator (`model`, `label`, `score_column`).
     pub classifier: serde_json::Value,
     pub out_dir: PathBuf,
-    /// A label column to evaluate the scores against (with the positive label).
-    pub evaluate: Option<(String, String)>,
+    /// A label column to evaluate the scores against, and its positive value (default: the
+    /// scored label).
+    pub evaluate: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScoreOutcome {
+    /// The label whose probability is the score.
+    pub label: String,
     pub documents: u64,
     pub parts: Vec<String>,
     pub score_summary: serde_json::Value,
@@ -497,11 +516,16 @@ pub fn score_documents(request: &ScoreRequest, progress: &dyn Progress) -> Resul
     let score_column = new_fields[0].name().clone();
     let mut evaluated: (Vec<f64>, Vec<bool>) = (Vec::new(), Vec::new());
     let mut documents = 0u64;
+    let label = classifier.label().to_string();
+    let evaluate = request
+        .evaluate
+        .as_ref()
+        .map(|(column, positive)| (column, positive.as_deref().unwrap_or(&label)));
     for_each_batch(&reader, &mut |batch| {
         let scored = classifier
             .apply(batch.clone())
             .map_err(|e| PipelineError::operator(Classifier::NAME, e))?;
-        if let Some((column, positive)) = &request.evaluate {
+        if let Some((column, positive)) = evaluate {
             collect_labels(&scored, &score_column, column, positive, &mut evaluated)?;
         }
         parts.write(&scored)?;
@@ -516,6 +540,7 @@ pub fn score_documents(request: &ScoreRequest, progress: &dyn Progress) -> Resul
         .as_ref()
         .map(|_| BinaryMetrics::new(&evaluated.0, &evaluated.1));
     Ok(ScoreOutcome {
+        label,
         documents,
         parts,
         score_summary: classifier.summary().unwrap_or_default(),
@@ -589,11 +614,4 @@ fn label_values(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> 
             })
         })
         .collect()
-}
-
-/// Reads a model file (for `blend quality score` to print what it holds).
-pub fn read_model(path: &Path) -> Result<TextClassifier> {
-    let bytes = std::fs::read(path).map_err(|e| PipelineError::io(path, e))?;
-    TextClassifier::from_bytes(&bytes)
-        .map_err(|e| PipelineError::Invalid(format!("{}: {e}", path.display())))
 }

@@ -87,6 +87,7 @@ fn train_then_score_a_synthetic_corpus() {
         "{scored}"
     );
     assert_eq!(scored["score_summary"]["label"], "prose");
+    assert_eq!(scored["label"], "prose");
 }
 
 #[test]

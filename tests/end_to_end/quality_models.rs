@@ -206,7 +206,7 @@ fn classifier_on_dclm_quality_labels_cross_validates_and_scores() {
             inputs: vec![InputSpec::new(&labeled)],
             classifier: serde_json::json!({ "model": root.path().join("dclm.bin") }),
             out_dir: root.path().join("scored"),
-            evaluate: Some(("label".into(), "1".into())),
+            evaluate: Some(("label".into(), Some("1".into()))),
         },
         &NoProgress,
     )

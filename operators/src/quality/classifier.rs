@@ -80,6 +80,11 @@ impl Classifier {
         })
     }
 
+    /// The label whose probability is the score.
+    pub fn label(&self) -> &str {
+        &self.model.labels()[self.label_index]
+    }
+
     pub fn model(&self) -> &TextClassifier {
         &self.model
     }
@@ -121,7 +126,7 @@ impl Operator for Classifier {
 
     fn summary(&self) -> Option<serde_json::Value> {
         Some(serde_json::json!({
-            "label": self.model.labels()[self.label_index],
+            "label": self.label(),
             "score_histogram": self.scores,
             // What `blend quality train` recorded: labels, documents, held-out metrics.
             "model": serde_json::from_str::<serde_json::Value>(self.model.metadata()).unwrap_or_default(),

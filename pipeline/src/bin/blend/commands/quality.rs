@@ -11,8 +11,7 @@ use blend_datasets::read::InputSpec;
 use blend_kernels::text_classifier::{BinaryMetrics, TrainConfig};
 use blend_pipeline::Progress;
 use blend_pipeline::quality_classifier::{
-    ScoreRequest, TrainOutcome, TrainRequest, TrainingData, read_model, score_documents,
-    train_classifier,
+    ScoreRequest, TrainOutcome, TrainRequest, TrainingData, score_documents, train_classifier,
 };
 use clap::{Args, Subcommand};
 
@@ -223,15 +222,6 @@ fn metrics_text(metrics: &BinaryMetrics) -> String {
 }
 
 fn score(args: &ScoreArgs, progress: &dyn Progress) -> anyhow::Result<()> {
-    let model = read_model(&args.model)?;
-    let scored_label = match &args.label {
-        Some(label) => label.clone(),
-        None => model
-            .labels()
-            .last()
-            .cloned()
-            .context("the model has no labels")?,
-    };
     let mut classifier = serde_json::json!({
         "model": args.model,
         "text_column": "text",
@@ -244,12 +234,10 @@ fn score(args: &ScoreArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         inputs: specs(&args.input, &args.text_column, &args.id_column),
         classifier,
         out_dir: args.out.clone(),
-        evaluate: args.label_column.clone().map(|column| {
-            (
-                column,
-                args.positive_label.clone().unwrap_or(scored_label.clone()),
-            )
-        }),
+        evaluate: args
+            .label_column
+            .clone()
+            .map(|column| (column, args.positive_label.clone())),
     };
     let outcome = score_documents(&request, progress).context("quality score")?;
     if args.json {
@@ -261,8 +249,9 @@ fn score(args: &ScoreArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         .unwrap_or(0.0)
         / outcome.documents.max(1) as f64;
     println!(
-        "scored {} documents (mean P({scored_label}) {mean:.4}) into {} part(s) in {}",
+        "scored {} documents (mean P({}) {mean:.4}) into {} part(s) in {}",
         outcome.documents,
+        outcome.label,
         outcome.parts.len(),
         args.out.display()
     );
