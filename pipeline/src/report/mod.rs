@@ -84,6 +84,22 @@ td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}.warn{backgr
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}.card b{display:block;font-size:1.3rem}";
 
 /// Renders the report of a run.
+/// The stages running `operator` whose summary reads as `T`, with their names.
+pub(crate) fn stage_summaries<'a, T: serde::de::DeserializeOwned>(
+    summary: &'a RunSummary,
+    operator: &str,
+) -> Vec<(&'a str, T)> {
+    summary
+        .stages
+        .iter()
+        .filter(|s| s.operator == operator)
+        .filter_map(|s| {
+            let found = serde_json::from_value(s.operator_summary.clone()?).ok()?;
+            Some((s.name.as_str(), found))
+        })
+        .collect()
+}
+
 pub fn render_report(summary: &RunSummary) -> String {
     let mut html = String::new();
     let read = &summary.stages[0];

@@ -8,21 +8,11 @@ use std::fmt::Write as _;
 use blend_operators::dedup::minhash::{MinHashDedup, MinHashSummary};
 
 use super::svg::unit_line_chart;
-use super::{bytes, count, escape};
+use super::{bytes, count, escape, stage_summaries};
 use crate::summary::RunSummary;
 
 pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
-    for stage in &summary.stages {
-        if stage.operator != MinHashDedup::NAME {
-            continue;
-        }
-        let Some(found) = stage
-            .operator_summary
-            .as_ref()
-            .and_then(|v| serde_json::from_value::<MinHashSummary>(v.clone()).ok())
-        else {
-            continue;
-        };
+    for (name, found) in stage_summaries::<MinHashSummary>(summary, MinHashDedup::NAME) {
         let _ = write!(
             html,
             "<h2>Near duplicates: <code>{}</code></h2>\
@@ -31,7 +21,7 @@ pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
              <p>{} {}-gram shingles, MinHash with {}, LSH {} bands × {} rows tuned for Jaccard {}; \
              {} band keys grouped in {} partition(s), {} spilled under a {} budget; \
              {} keys shared by ≥ 2 documents, {} candidate edges{}. {} documents had no words and are never clustered.</p>",
-            escape(&stage.name),
+            escape(name),
             count(found.documents),
             count(found.clusters),
             count(found.duplicates),
@@ -74,7 +64,7 @@ pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
                 "P(candidate)"
             )
         );
-        if let Some(accuracy) = summary.dedup_accuracy.get(&stage.name) {
+        if let Some(accuracy) = summary.dedup_accuracy.get(name) {
             let _ = write!(
                 html,
                 "<h3>Accuracy on the planted duplicates</h3><p>Precision {:.4} ({} of {} flagged documents belong to their cluster's family). \

@@ -11,7 +11,7 @@ use blend_operators::quality::score_histogram::ScoreHistogram;
 use serde::Deserialize;
 
 use super::svg::{Bar, bar_chart};
-use super::{count, escape, percent};
+use super::{count, escape, percent, stage_summaries};
 use crate::summary::RunSummary;
 
 /// Languages drawn one bar each; the rest share one bar.
@@ -29,24 +29,6 @@ struct ClassifierSummary {
     score_histogram: ScoreHistogram,
     #[serde(default)]
     model: serde_json::Value,
-}
-
-/// The summaries of the stages running `operator`, with their stage names.
-fn stage_summaries<T: for<'de> Deserialize<'de>>(
-    summary: &RunSummary,
-    operator: &str,
-) -> Vec<(String, T)> {
-    summary
-        .stages
-        .iter()
-        .filter(|s| s.operator == operator)
-        .filter_map(|s| {
-            Some((
-                s.name.clone(),
-                serde_json::from_value(s.operator_summary.clone()?).ok()?,
-            ))
-        })
-        .collect()
 }
 
 fn histogram_bars(histogram: &ScoreHistogram) -> Vec<Bar> {
@@ -68,7 +50,7 @@ fn histogram_bars(histogram: &ScoreHistogram) -> Vec<Bar> {
 }
 
 pub fn language_section(html: &mut String, summary: &RunSummary) {
-    let stages: Vec<(String, LanguageSummary)> = stage_summaries(summary, Language::NAME);
+    let stages: Vec<(&str, LanguageSummary)> = stage_summaries(summary, Language::NAME);
     if stages.is_empty() {
         return;
     }
@@ -78,7 +60,7 @@ pub fn language_section(html: &mut String, summary: &RunSummary) {
         let _ = write!(
             html,
             "<h3><code>{}</code>: {} languages in {} documents, mean confidence {:.3}</h3>",
-            escape(&name),
+            escape(name),
             found.documents_per_language.len(),
             count(total),
             found.score_histogram.mean().unwrap_or(0.0)
@@ -118,7 +100,7 @@ pub fn language_section(html: &mut String, summary: &RunSummary) {
 }
 
 pub fn quality_score_section(html: &mut String, summary: &RunSummary) {
-    let stages: Vec<(String, ClassifierSummary)> = stage_summaries(summary, Classifier::NAME);
+    let stages: Vec<(&str, ClassifierSummary)> = stage_summaries(summary, Classifier::NAME);
     if stages.is_empty() {
         return;
     }
@@ -127,7 +109,7 @@ pub fn quality_score_section(html: &mut String, summary: &RunSummary) {
         let _ = write!(
             html,
             "<h3><code>{}</code>: P(<code>{}</code>), mean {:.3} over {} documents</h3>",
-            escape(&name),
+            escape(name),
             escape(&found.label),
             found.score_histogram.mean().unwrap_or(0.0),
             count(found.score_histogram.total)
