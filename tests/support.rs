@@ -8,7 +8,7 @@ use arrow::array::RecordBatch;
 use blend_datasets::synthetic::{SyntheticConfig, WrittenCorpus, write_corpus};
 use blend_pipeline::NoProgress;
 use blend_pipeline::PipelineConfig;
-use blend_pipeline::demo::{DomainSource, default_pipeline, train_demo_classifier};
+use blend_pipeline::workflows::demo::{DomainSource, default_pipeline, train_demo_classifier};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// `../shared/data` relative to the repository root, when it exists.

@@ -1,5 +1,6 @@
-//! Errors of mixture computation, experiment tables, regressors and mixture files. Each
-//! names what a user can fix: the file, the row or column, and what was expected.
+//! Errors of mixture computation, experiment tables, regressors, mixture files and BPE
+//! mixture inference. Each names what a user can fix: the file, the row or column, and what
+//! was expected.
 
 use std::path::PathBuf;
 
@@ -26,9 +27,63 @@ pub enum MixerError {
         regressor: &'static str,
         message: String,
     },
+    /// A tokenizer.json that cannot be read.
+    #[error("cannot read tokenizer {path}: {source}")]
+    TokenizerRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A tokenizer.json that is not a BPE tokenizer blend can replay, or whose normalizer or
+    /// pre-tokenizer fails on a text.
+    #[error("{path}: not a usable BPE tokenizer: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    /// BPE mixture inference was given no categories.
+    #[error("BPE mixture inference needs at least one category")]
+    NoCategories,
+    /// A category whose sample has no text: its pair counts cannot be normalized.
+    #[error("BPE mixture inference: category `{category}` has no text")]
+    EmptyCategory { category: String },
+    /// A category's merge log is shorter than the merge list it is inferred over.
+    #[error(
+        "BPE mixture inference: category `{category}` replayed {replayed} merges, not {merges}"
+    )]
+    ShortReplay {
+        category: String,
+        replayed: usize,
+        merges: usize,
+    },
+    /// Lazy constraint generation still found violated constraints after its last round.
+    #[error(
+        "BPE mixture inference: constraint generation did not converge in {rounds} rounds ({constraints} constraints)"
+    )]
+    NotConverged { rounds: usize, constraints: usize },
+    /// The LP solver could not be set up or failed to run.
+    #[error("LP solver {solver}: {message}")]
+    Lp {
+        solver: &'static str,
+        message: String,
+    },
+    /// The LP solver ran but stopped without a solution.
+    #[error(
+        "LP solver {solver} stopped with status {status} after {iterations} iterations ({constraints} constraints)"
+    )]
+    LpStatus {
+        solver: &'static str,
+        status: String,
+        iterations: u32,
+        constraints: usize,
+    },
 }
 
 impl MixerError {
+    pub(crate) fn tokenizer(path: &std::path::Path, message: impl std::fmt::Display) -> Self {
+        Self::Tokenizer {
+            path: path.to_path_buf(),
+            message: message.to_string(),
+        }
+    }
+
     pub(crate) fn table(path: &std::path::Path, message: impl Into<String>) -> Self {
         Self::Table {
             path: path.to_path_buf(),

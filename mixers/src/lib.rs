@@ -7,8 +7,10 @@
 //! - [`search`]: top-k mean over a million candidates, bootstrap interval;
 //! - [`climb`]: CLIMB's iterative rounds and their evaluation on recorded runs;
 //! - [`evaluation`]: held-out ρ / R² / MAE and the learning curve;
-//! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture.
+//! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture;
+//! - [`bpe_inference`]: the other direction, a mixture inferred from a BPE tokenizer's merges.
 
+pub mod bpe_inference;
 pub mod climb;
 pub mod domain_sizes;
 pub mod error;

@@ -10,6 +10,7 @@ mod shared;
 use std::io::Write;
 use std::time::Instant;
 
+use blend_operators::OperatorSpec;
 use blend_operators::quality::language::Language;
 use rayon::prelude::*;
 
@@ -38,7 +39,8 @@ fn main() {
             ));
         }
     }
-    let detector = Language::new(&serde_json::json!({ "max_chars": max_chars })).expect("operator");
+    let detector =
+        Language::from_json(&serde_json::json!({ "max_chars": max_chars })).expect("operator");
     // Bytes whatlang looks at (the first `max_chars` characters of each document).
     let bytes: usize = docs
         .iter()

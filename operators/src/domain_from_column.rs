@@ -9,7 +9,8 @@ use arrow::datatypes::{DataType, Field};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{Operator, string_column, with_columns};
+use crate::spec::OperatorSpec;
 
 pub const DOMAIN_COLUMN: &str = "domain";
 
@@ -29,25 +30,20 @@ pub struct DomainFromColumn {
     params: DomainFromColumnParams,
 }
 
-impl DomainFromColumn {
-    pub const NAME: &'static str = "domain.from_column";
+impl OperatorSpec for DomainFromColumn {
+    const NAME: &'static str = "domain.from_column";
+    type Params = DomainFromColumnParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        Ok(Self {
-            params: parse_params(Self::NAME, params)?,
-        })
+    fn with_params(params: DomainFromColumnParams) -> Result<Self> {
+        Ok(Self { params })
+    }
+
+    fn typed_params(&self) -> &DomainFromColumnParams {
+        &self.params
     }
 }
 
 impl Operator for DomainFromColumn {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![Field::new(DOMAIN_COLUMN, DataType::Utf8, false)]
     }

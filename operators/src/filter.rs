@@ -16,10 +16,10 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::operator::{default_id_column, default_text_column, parse_params, string_column};
+use crate::registry::FILTER_OPERATOR;
 use crate::{OperatorError, Result};
 
 pub const REMOVED_BY_COLUMN: &str = "removed_by";
-const NAME: &str = "filter";
 
 /// One named rule: rows for which `keep` is true stay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,17 +115,20 @@ impl Filter {
     /// Parses the rules and compiles them on `ctx` (so functions registered there, such as
     /// blend's UDFs, are available) against `schema`.
     pub fn new(ctx: &SessionContext, schema: &Schema, params: &serde_json::Value) -> Result<Self> {
-        let params: FilterParams = parse_params(NAME, params)?;
+        let params: FilterParams = parse_params(FILTER_OPERATOR, params)?;
         if params.rules.is_empty() {
-            return Err(OperatorError::params(NAME, "needs at least one rule"));
+            return Err(OperatorError::params(
+                FILTER_OPERATOR,
+                "needs at least one rule",
+            ));
         }
-        let df_schema =
-            DFSchema::try_from(schema.clone()).map_err(|e| OperatorError::datafusion(NAME, e))?;
+        let df_schema = DFSchema::try_from(schema.clone())
+            .map_err(|e| OperatorError::datafusion(FILTER_OPERATOR, e))?;
         let mut compiled = Vec::new();
         for rule in &params.rules {
             let context = |message: String| {
                 OperatorError::params(
-                    NAME,
+                    FILTER_OPERATOR,
                     format!("rule `{}` (`{}`): {message}", rule.name, rule.keep),
                 )
             };
@@ -186,15 +189,15 @@ impl Filter {
 
     pub fn apply(&mut self, batch: &RecordBatch) -> Result<FilterOutput> {
         let rows = batch.num_rows();
-        let texts = string_column(NAME, batch, &self.params.text_column)?;
-        let ids = string_column(NAME, batch, &self.params.id_column)?;
+        let texts = string_column(FILTER_OPERATOR, batch, &self.params.text_column)?;
+        let ids = string_column(FILTER_OPERATOR, batch, &self.params.id_column)?;
         let mut failed_rules: Vec<Vec<usize>> = vec![Vec::new(); rows];
         for (rule_index, rule) in self.compiled.iter().enumerate() {
             let value = rule
                 .physical
                 .evaluate(batch)
                 .and_then(|v| v.into_array(rows))
-                .map_err(|e| OperatorError::datafusion(NAME, e))?;
+                .map_err(|e| OperatorError::datafusion(FILTER_OPERATOR, e))?;
             let keep = value.as_boolean();
             let stats = &mut self.stats.rules[rule_index];
             for (row, failed) in failed_rules.iter_mut().enumerate() {
@@ -228,14 +231,14 @@ impl Filter {
                 removed_by.append_value(names.join(","));
             }
         }
-        let kept =
-            filter_record_batch(batch, &keep_mask).map_err(|e| OperatorError::arrow(NAME, e))?;
-        let removed_rows =
-            filter_record_batch(batch, &remove_mask).map_err(|e| OperatorError::arrow(NAME, e))?;
+        let kept = filter_record_batch(batch, &keep_mask)
+            .map_err(|e| OperatorError::arrow(FILTER_OPERATOR, e))?;
+        let removed_rows = filter_record_batch(batch, &remove_mask)
+            .map_err(|e| OperatorError::arrow(FILTER_OPERATOR, e))?;
         let mut columns: Vec<ArrayRef> = removed_rows.columns().to_vec();
         columns.push(Arc::new(removed_by.finish()));
         let removed = RecordBatch::try_new(self.removed_schema.clone(), columns)
-            .map_err(|e| OperatorError::arrow(NAME, e))?;
+            .map_err(|e| OperatorError::arrow(FILTER_OPERATOR, e))?;
         Ok(FilterOutput { kept, removed })
     }
 }

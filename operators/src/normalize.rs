@@ -1,8 +1,8 @@
-//! `normalize`: Unicode NFC, line endings to `\n`, exotic spaces to ASCII space, trailing
-//! spaces per line trimmed, runs of blank lines cut to one, leading and trailing blank lines dropped.
-//! Indentation is kept (code needs it). Documents that are empty after this, or larger than
-//! `max_bytes` before it, get a reason in `normalize_reject` (they are not modified);
-//! the filter stage removes them.
+//! `text.normalize` (formerly `normalize`): Unicode NFC, line endings to `\n`, exotic spaces
+//! to ASCII space, trailing spaces per line trimmed, runs of blank lines cut to one, leading
+//! and trailing blank lines dropped. Indentation is kept (code needs it). Documents that are
+//! empty after this, or larger than `max_bytes` before it, get a reason in `normalize_reject`
+//! (they are not modified); the filter stage removes them.
 
 use std::sync::Arc;
 
@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::Result;
-use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 
 pub const REJECT_COLUMN: &str = "normalize_reject";
 
@@ -42,13 +43,17 @@ pub struct Normalize {
     params: NormalizeParams,
 }
 
-impl Normalize {
-    pub const NAME: &'static str = "normalize";
+impl OperatorSpec for Normalize {
+    const NAME: &'static str = "text.normalize";
+    const ALIASES: &'static [&'static str] = &["normalize"];
+    type Params = NormalizeParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        Ok(Self {
-            params: parse_params(Self::NAME, params)?,
-        })
+    fn with_params(params: NormalizeParams) -> Result<Self> {
+        Ok(Self { params })
+    }
+
+    fn typed_params(&self) -> &NormalizeParams {
+        &self.params
     }
 }
 
@@ -96,14 +101,6 @@ pub fn normalize_whitespace(text: &str) -> String {
 }
 
 impl Operator for Normalize {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(&self.params.column, DataType::Utf8, false),
@@ -159,7 +156,7 @@ mod tests {
     fn run(texts: Vec<&str>, params: &serde_json::Value) -> (Vec<String>, Vec<Option<String>>) {
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(texts))]).unwrap();
-        let out = Normalize::new(params).unwrap().apply(batch).unwrap();
+        let out = Normalize::from_json(params).unwrap().apply(batch).unwrap();
         let text = out.column(0).as_string::<i32>();
         let reject = out.column(1).as_string::<i32>();
         (
@@ -202,7 +199,7 @@ mod tests {
 
     #[test]
     fn unknown_param_is_an_error() {
-        let error = Normalize::new(&serde_json::json!({"max_byte": 1}))
+        let error = Normalize::from_json(&serde_json::json!({"max_byte": 1}))
             .unwrap_err()
             .to_string();
         assert!(

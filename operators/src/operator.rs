@@ -8,8 +8,9 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
-use serde::de::DeserializeOwned;
 
+use crate::spec::OperatorIdentity;
+pub use crate::spec::parse_params;
 use crate::{OperatorError, Result};
 
 /// What the stage runner gives an operator before the first batch.
@@ -32,13 +33,10 @@ pub struct OperatorEnv {
 ///
 /// Multi-pass operators (fuzzy dedup) first `observe` the whole upstream
 /// `observe_passes()` times, each pass closed by `end_pass`, and then `apply` it once more.
-pub trait Operator: Send + Debug {
-    /// The registry name, e.g. `dedup.exact`.
-    fn name(&self) -> &'static str;
-
-    /// Parameters after defaults, as JSON; part of the stage's cache key.
-    fn params(&self) -> serde_json::Value;
-
+///
+/// `name()` and `params()` come from [`OperatorIdentity`], which every
+/// [`OperatorSpec`](crate::OperatorSpec) has.
+pub trait Operator: OperatorIdentity + Send + Debug {
     /// The columns this operator adds or replaces.
     fn output_fields(&self) -> Vec<Field>;
 
@@ -79,16 +77,6 @@ pub(crate) fn default_text_column() -> String {
 /// Serde default of every `id_column` parameter.
 pub(crate) fn default_id_column() -> String {
     "id".into()
-}
-
-/// Parses operator parameters, rejecting unknown keys with the operator's name.
-pub fn parse_params<T: DeserializeOwned>(operator: &str, params: &serde_json::Value) -> Result<T> {
-    let value = if params.is_null() {
-        serde_json::Value::Object(Default::default())
-    } else {
-        params.clone()
-    };
-    serde_json::from_value(value).map_err(|e| OperatorError::params(operator, e))
 }
 
 /// The column names of `batch`, comma-separated, for error messages.

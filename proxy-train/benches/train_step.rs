@@ -47,8 +47,8 @@ fn main() {
             .parse()
             .unwrap_or_else(|_| panic!("{key} must be a number"))
     };
-    let preset = Preset::parse(&get("preset", "regmix-1m")).expect("preset: tiny or regmix-1m");
-    let device = DeviceChoice::parse(&get("device", "cpu")).expect("device: cpu or cuda[:N]");
+    let preset: Preset = get("preset", "regmix-1m").parse().expect("preset");
+    let device: DeviceChoice = get("device", "cpu").parse().expect("device");
     let (vocab, seq, batch) = (
         number("vocab", 4096),
         number("seq", 256),
@@ -115,7 +115,7 @@ fn main() {
     let flops = settings.model.train_flops_per_token() * tokens_per_second;
     let value = serde_json::json!({
         "impl": "candle",
-        "device": device.name(),
+        "device": device.to_string(),
         "preset": preset.name(),
         "parameters": settings.model.parameters(),
         "vocab": vocab, "seq": seq, "batch": batch, "steps": steps, "warmup": warmup,

@@ -13,26 +13,33 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
-impl DeviceChoice {
-    /// `cpu`, `cuda` or `cuda:N`.
-    pub fn parse(text: &str) -> Option<Self> {
+/// `cpu`, `cuda` or `cuda:N`.
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
         match text {
-            "cpu" => Some(Self::Cpu),
-            "cuda" => Some(Self::Cuda(0)),
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda(0)),
             _ => text
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
-                .map(Self::Cuda),
+                .map(Self::Cuda)
+                .ok_or_else(|| format!("`{text}`: expected cpu, cuda or cuda:N")),
         }
     }
+}
 
-    pub fn name(self) -> String {
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Cpu => "cpu".into(),
-            Self::Cuda(ordinal) => format!("cuda:{ordinal}"),
+            Self::Cpu => f.write_str("cpu"),
+            Self::Cuda(ordinal) => write!(f, "cuda:{ordinal}"),
         }
     }
+}
 
+impl DeviceChoice {
     pub fn open(self) -> Result<Device> {
         match self {
             Self::Cpu => Ok(Device::Cpu),
@@ -62,11 +69,16 @@ mod tests {
 
     #[test]
     fn parses_device_names() {
-        assert_eq!(DeviceChoice::parse("cpu"), Some(DeviceChoice::Cpu));
-        assert_eq!(DeviceChoice::parse("cuda"), Some(DeviceChoice::Cuda(0)));
-        assert_eq!(DeviceChoice::parse("cuda:3"), Some(DeviceChoice::Cuda(3)));
-        assert_eq!(DeviceChoice::parse("tpu"), None);
-        assert_eq!(DeviceChoice::Cuda(1).name(), "cuda:1");
+        assert_eq!("cpu".parse(), Ok(DeviceChoice::Cpu));
+        assert_eq!("cuda".parse(), Ok(DeviceChoice::Cuda(0)));
+        assert_eq!("cuda:3".parse(), Ok(DeviceChoice::Cuda(3)));
+        assert!(
+            "tpu"
+                .parse::<DeviceChoice>()
+                .unwrap_err()
+                .contains("cuda:N")
+        );
+        assert_eq!(DeviceChoice::Cuda(1).to_string(), "cuda:1");
         if !cfg!(feature = "cuda") {
             assert!(DeviceChoice::Cuda(0).open().is_err());
         }

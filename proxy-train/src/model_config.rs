@@ -26,6 +26,23 @@ pub enum Preset {
     Regmix1m,
 }
 
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == text)
+            .ok_or_else(|| format!("`{text}`: expected tiny or regmix-1m"))
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Preset {
     pub const ALL: [Self; 2] = [Self::Tiny, Self::Regmix1m];
 
@@ -34,10 +51,6 @@ impl Preset {
             Self::Tiny => "tiny",
             Self::Regmix1m => "regmix-1m",
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == text)
     }
 
     pub fn config(self, vocab_size: usize, sequence_length: usize) -> ModelConfig {
@@ -114,8 +127,8 @@ mod tests {
         let regmix = Preset::Regmix1m.config(50_257, 512);
         // RegMix counts the 1M without embeddings: 2 × (4·256² + 3·256·512 + 2·256) + 256.
         assert_eq!(regmix.non_embedding_parameters(), 1_312_000);
-        assert_eq!(Preset::parse("regmix-1m"), Some(Preset::Regmix1m));
-        assert_eq!(Preset::parse("huge"), None);
+        assert_eq!("regmix-1m".parse(), Ok(Preset::Regmix1m));
+        assert!("huge".parse::<Preset>().is_err());
         tiny.validate().unwrap();
         let odd = ModelConfig { heads: 3, ..tiny };
         assert!(odd.validate().is_err());

@@ -6,12 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use blend_kernels::SeededRng;
-use blend_operators::bpe_inference::{InferenceOptions, MergeList};
+use blend_mixers::bpe_inference::{InferenceOptions, MergeList};
 use blend_pipeline::NoProgress;
-use blend_pipeline::bpe_eval::{CategoryPool, EvalRequest, evaluate_inference, log10_mse};
-use blend_pipeline::bpe_inference::{CategoryText, infer_from_texts, infer_mixture};
-use blend_pipeline::config::TokenizerConfig;
-use blend_pipeline::tokenize::train_bpe_json;
+use blend_pipeline::engine::config::TokenizerConfig;
+use blend_pipeline::engine::tokenizer::train_bpe_json;
+use blend_pipeline::workflows::bpe::eval::{
+    CategoryPool, EvalRequest, evaluate_inference, log10_mse,
+};
+use blend_pipeline::workflows::bpe::infer::{CategoryText, infer_from_texts, infer_mixture};
 
 use blend_tests::shared_data;
 

@@ -9,7 +9,7 @@ use arrow::array::{AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
 use blend_operators::cluster::domains::{ClusterSummary, PRUNED_DOMAIN};
 use blend_operators::{OperatorEnv, build_operator};
-use blend_pipeline::config::StageConfig;
+use blend_pipeline::engine::config::StageConfig;
 use blend_pipeline::{NoProgress, run_pipeline_blocking};
 
 use blend_tests::{demo_config, read_parquet_dir, shared_data, strings, synthetic_corpus};
@@ -44,7 +44,7 @@ fn synthetic_domains_recover_the_planted_sources() {
         .summary
         .stages
         .iter()
-        .find(|s| s.operator == "cluster")
+        .find(|s| s.name == "cluster")
         .unwrap();
     let summary = ClusterSummary::from_json(stage.operator_summary.as_ref().unwrap()).unwrap();
     print_table(&summary);

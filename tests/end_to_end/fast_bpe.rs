@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use blend_pipeline::config::TokenizerConfig;
-use blend_pipeline::tokenize::{load_tokenizer, train_bpe};
+use blend_pipeline::engine::config::TokenizerConfig;
+use blend_pipeline::engine::tokenizer::{load_tokenizer, train_bpe};
 use blend_tests::{read_parquet_dir, shared_data, strings, synthetic_corpus};
 
 fn assert_same_tokens(tokenizer_path: &Path, texts: &[String]) -> usize {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use blend_datasets::shards::{ShardFormat, ShardManifest, read_shard, verify_shards};
-use blend_pipeline::final_shards::{FinalShardsRequest, build_final_shards};
+use blend_pipeline::workflows::shards::{FinalShardsRequest, build_final_shards};
 use blend_pipeline::{NoProgress, RunOutcome, run_pipeline_blocking};
 use blend_tests::{demo_config, synthetic_corpus};
 

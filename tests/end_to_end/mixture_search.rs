@@ -13,10 +13,10 @@ use blend_mixers::{
     SamplerConfig, SearchSettings,
 };
 use blend_pipeline::NoProgress;
-use blend_pipeline::mix::{
-    EvaluateRequest, RunsSource, SamplerOptions, SearchRequest, WeightBound, evaluate, fit_model,
-    search_mixture,
+use blend_pipeline::engine::mixture_search::{
+    SamplerOptions, SearchRequest, WeightBound, search_mixture,
 };
+use blend_pipeline::workflows::mix::{EvaluateRequest, RunsSource, evaluate, fit_model};
 
 use blend_tests::shared_data;
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use blend_datasets::read::InputSpec;
 use blend_datasets::synthetic::{CORPUS_DIR, ClusteredDoc};
 use blend_pipeline::NoProgress;
-use blend_pipeline::dedup_accuracy::read_clustered_docs;
-use blend_pipeline::fuzzy_dedup::{FuzzyDedupOutcome, FuzzyDedupRequest, run_fuzzy_dedup};
+use blend_pipeline::workflows::dedup::{FuzzyDedupOutcome, FuzzyDedupRequest, run_fuzzy_dedup};
+use blend_pipeline::workflows::dedup_accuracy::read_clustered_docs;
 
 use blend_tests::{read_parquet_dir, shared_data, synthetic_corpus};
 

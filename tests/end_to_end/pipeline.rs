@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use blend_datasets::shards::{MegatronReader, ShardManifest, verify_shards};
 use blend_datasets::synthetic::{DocKind, read_ground_truth};
+use blend_pipeline::engine::config::StageConfig;
 use blend_pipeline::{NoProgress, RunOutcome, run_pipeline_blocking};
 use blend_tests::{booleans, demo_config, read_parquet_dir, strings, synthetic_corpus};
 
@@ -304,9 +305,8 @@ fn quality_rule_stages_add_verdicts_and_a_report_section() {
     let root = tempfile::tempdir().unwrap();
     let corpus = synthetic_corpus(root.path(), 300, 3);
     let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 3);
-    let stage = |name: &str, operator: &str| {
-        blend_pipeline::config::StageConfig::new(name, operator, serde_json::Value::Null)
-    };
+    let stage =
+        |name: &str, operator: &str| StageConfig::new(name, operator, serde_json::Value::Null);
     config.stages = vec![
         stage("gopher", "quality.gopher"),
         stage("repetition", "quality.gopher_repetition"),
@@ -344,4 +344,53 @@ fn quality_rule_stages_add_verdicts_and_a_report_section() {
     let report = std::fs::read_to_string(&outcome.report_path).unwrap();
     assert!(report.contains("<h2>Quality rules</h2>"));
     assert!(report.contains("gopher_enough_stop_words"));
+}
+
+#[test]
+fn old_operator_names_run_and_share_the_cache_of_the_current_ones() {
+    let root = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(root.path(), 300, 4);
+    let (mut config, path) = demo_config(root.path(), &corpus.corpus_dir, 4);
+    let stages = |names: [&str; 3]| {
+        let [normalize, words, gopher] = names;
+        vec![
+            StageConfig::new("normalize", normalize, serde_json::Value::Null),
+            StageConfig::new("words", words, serde_json::Value::Null),
+            StageConfig::new("gopher", gopher, serde_json::Value::Null),
+        ]
+    };
+    config.stages = stages(["normalize", "quality.gopher.word_count", "quality.gopher"]);
+    let old = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
+    let operators: Vec<&str> = old.summary.stages[1..]
+        .iter()
+        .map(|s| s.operator.as_str())
+        .collect();
+    assert_eq!(
+        operators,
+        [
+            "text.normalize",
+            "quality.gopher_word_count",
+            "quality.gopher_quality"
+        ],
+        "the run records each operator under its current name"
+    );
+    config.stages = stages([
+        "text.normalize",
+        "quality.gopher_word_count",
+        "quality.gopher_quality",
+    ]);
+    let current = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
+    assert_eq!(
+        current.cached,
+        ["read", "normalize", "words", "gopher", "shards"],
+        "the same stages under current names are the same cached steps"
+    );
+    config.stages = stages(["text.normalize", "quality.gopher_word_count", "gopher"]);
+    let error = run_pipeline_blocking(&config, &path, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`gopher`") && error.contains("quality.gopher_quality"),
+        "an unknown operator is named with the known ones: {error}"
+    );
 }

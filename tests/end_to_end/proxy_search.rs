@@ -7,8 +7,8 @@ use std::time::Instant;
 use blend_datasets::read::InputSpec;
 use blend_mixers::{ExperimentTable, Mixture, RunsLayout};
 use blend_pipeline::NoProgress;
-use blend_pipeline::proxy_search::{ProxySearchRequest, run_proxy_search};
-use blend_pipeline::report::render_proxy_search_report;
+use blend_pipeline::workflows::search::render_proxy_search_report;
+use blend_pipeline::workflows::search::{ProxySearchRequest, run_proxy_search};
 use blend_tests::synthetic_corpus;
 
 fn request(root: &std::path::Path, corpus: &std::path::Path) -> ProxySearchRequest {

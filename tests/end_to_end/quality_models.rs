@@ -9,9 +9,10 @@ use arrow::datatypes::Float64Type;
 use blend_datasets::read::InputSpec;
 use blend_datasets::synthetic::{DocKind, read_ground_truth};
 use blend_kernels::text_classifier::TrainConfig;
+use blend_operators::OperatorSpec;
 use blend_operators::operator::Operator;
 use blend_operators::quality::language::Language;
-use blend_pipeline::quality_classifier::{
+use blend_pipeline::workflows::quality::{
     ScoreRequest, TrainRequest, TrainingData, score_documents, train_classifier,
 };
 use blend_pipeline::{NoProgress, run_pipeline_blocking};
@@ -120,7 +121,7 @@ fn demo_pipeline_scores_language_and_quality_into_the_report() {
 fn whatlang_identifies_tatoeba_languages_it_knows() {
     let Some(data) = shared_data() else { return };
     let text = std::fs::read_to_string(data.join("corpora/multilingual_tatoeba.jsonl")).unwrap();
-    let mut operator = Language::new(&serde_json::Value::Null).unwrap();
+    let mut operator = Language::from_json(&serde_json::Value::Null).unwrap();
     let (mut right, mut total) = (0usize, 0usize);
     // Tatoeba's Standard Latvian is whatlang's Latvian.
     let folded = HashMap::from([("lvs", "lav")]);

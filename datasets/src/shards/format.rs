@@ -21,6 +21,28 @@ pub enum ShardFormat {
     Parquet,
 }
 
+/// A format by name, case and surrounding spaces ignored.
+impl std::str::FromStr for ShardFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == text.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                format!(
+                    "unknown shard format `{text}`; expected megatron, nanogpt, llmc or parquet"
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for ShardFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl ShardFormat {
     pub const ALL: [Self; 4] = [Self::Megatron, Self::Nanogpt, Self::Llmc, Self::Parquet];
 
@@ -31,12 +53,6 @@ impl ShardFormat {
             Self::Llmc => "llmc",
             Self::Parquet => "parquet",
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|f| f.name() == text.trim().to_ascii_lowercase())
     }
 
     /// Whether the format keeps sequence boundaries (nanoGPT and llm.c are flat streams).
@@ -204,14 +220,9 @@ pub fn read_shard(dir: &Path, name: &str, format: ShardFormat) -> Result<Vec<Vec
 pub fn parse_formats(text: &str) -> Result<Vec<ShardFormat>> {
     let mut formats = Vec::new();
     for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let format = ShardFormat::parse(part).ok_or_else(|| {
-            DatasetError::invalid(
-                "--formats",
-                format!(
-                    "unknown shard format `{part}`; choose from megatron, nanogpt, llmc, parquet"
-                ),
-            )
-        })?;
+        let format: ShardFormat = part
+            .parse()
+            .map_err(|message: String| DatasetError::invalid("--formats", message))?;
         if !formats.contains(&format) {
             formats.push(format);
         }

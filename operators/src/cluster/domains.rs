@@ -1,4 +1,4 @@
-//! `cluster`
+//! `domain.cluster` (formerly `cluster`)
 //!
 //! What it does: CLIMB's recipe over the `embedding` column. Observe pass 1 collects the
 //! embeddings (and, when configured, a quality score and a reference label per document);
@@ -30,9 +30,8 @@ use super::embedding_column::{EMBEDDING_COLUMN, read_embeddings};
 use super::labels::DistinctiveTerms;
 use super::projection::pca_2d;
 use crate::domain_from_column::DOMAIN_COLUMN;
-use crate::operator::{
-    Operator, OperatorEnv, default_text_column, parse_params, string_column, with_columns,
-};
+use crate::operator::{Operator, OperatorEnv, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 pub const CLUSTER_COLUMN: &str = "cluster";
@@ -214,11 +213,12 @@ pub struct Cluster {
     position: usize,
 }
 
-impl Cluster {
-    pub const NAME: &'static str = "cluster";
+impl OperatorSpec for Cluster {
+    const NAME: &'static str = "domain.cluster";
+    const ALIASES: &'static [&'static str] = &["cluster"];
+    type Params = ClusterParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: ClusterParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: ClusterParams) -> Result<Self> {
         if params.domains == 0 {
             return Err(OperatorError::params(
                 Self::NAME,
@@ -240,6 +240,12 @@ impl Cluster {
         })
     }
 
+    fn typed_params(&self) -> &ClusterParams {
+        &self.params
+    }
+}
+
+impl Cluster {
     fn domain_name(domain: Option<u32>) -> String {
         match domain {
             Some(d) => format!("d{d:02}"),
@@ -536,14 +542,6 @@ impl Cluster {
 }
 
 impl Operator for Cluster {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(CLUSTER_COLUMN, DataType::UInt32, false),
@@ -660,7 +658,7 @@ mod tests {
         params: &serde_json::Value,
         batches: &[RecordBatch],
     ) -> Result<(Cluster, Vec<RecordBatch>)> {
-        let mut op = Cluster::new(params)?;
+        let mut op = Cluster::from_json(params)?;
         op.prepare(&OperatorEnv {
             scratch_dir: std::env::temp_dir(),
             memory_budget: 1 << 20,
@@ -736,7 +734,7 @@ mod tests {
         let error = run(&serde_json::json!({}), &no_embedding)
             .unwrap_err()
             .to_string();
-        assert!(error.contains("`embed`"), "{error}");
+        assert!(error.contains("`domain.embed`"), "{error}");
         let error = run(&serde_json::json!({ "quality_column": "stars" }), &batches)
             .unwrap_err()
             .to_string();
@@ -752,8 +750,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("NaN"), "{error}");
-        assert!(Cluster::new(&serde_json::json!({ "domains": 0 })).is_err());
-        let mut fresh = Cluster::new(&serde_json::Value::Null).unwrap();
+        assert!(Cluster::from_json(&serde_json::json!({ "domains": 0 })).is_err());
+        let mut fresh = Cluster::from_json(&serde_json::Value::Null).unwrap();
         assert!(
             fresh.apply(batches[0].clone()).is_err(),
             "apply before the passes"

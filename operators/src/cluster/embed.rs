@@ -1,7 +1,7 @@
-//! `embed`
+//! `domain.embed` (formerly `embed`)
 //!
 //! What it does: adds an `embedding` column, one dense unit vector per document, for
-//! `cluster` (or for users' own analysis). Method `tfidf` (default): hashed word uni- and
+//! `domain.cluster` (or for users' own analysis). Method `tfidf` (default): hashed word uni- and
 //! bigram TF-IDF projected to `dim` values plus a `layout_dim`-value layout block (see
 //! `blend_kernels::hashed_tfidf`); it needs one observe pass to count document frequencies.
 //! Method `minilm`: a BERT sentence encoder (all-MiniLM-L6-v2: `model.safetensors`,
@@ -22,9 +22,8 @@ use blend_kernels::HashedTfIdf;
 use super::minilm::{BertConfig, MiniLm, parse_device};
 
 use super::embedding_column::{EMBEDDING_COLUMN, embedding_array, embedding_field};
-use crate::operator::{
-    Operator, OperatorEnv, default_text_column, parse_params, string_column, with_columns,
-};
+use crate::operator::{Operator, OperatorEnv, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,11 +112,13 @@ pub struct Embed {
     encoder: Option<MiniLm>,
 }
 
-impl Embed {
-    pub const NAME: &'static str = "embed";
+impl OperatorSpec for Embed {
+    const NAME: &'static str = "domain.embed";
+    const ALIASES: &'static [&'static str] = &["embed"];
+    const PATH_PARAMS: &'static [&'static str] = &["model_dir"];
+    type Params = EmbedParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: EmbedParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: EmbedParams) -> Result<Self> {
         if params.dim == 0 || params.dim > 8192 || params.layout_dim > 8192 {
             return Err(OperatorError::params(
                 Self::NAME,
@@ -162,6 +163,12 @@ impl Embed {
         })
     }
 
+    fn typed_params(&self) -> &EmbedParams {
+        &self.params
+    }
+}
+
+impl Embed {
     fn output_dim(&self) -> usize {
         self.dim
     }
@@ -174,14 +181,6 @@ impl Embed {
 }
 
 impl Operator for Embed {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<arrow::datatypes::Field> {
         vec![embedding_field(
             &self.params.output_column,
@@ -289,7 +288,7 @@ mod tests {
 
     #[test]
     fn adds_unit_vectors_of_the_configured_width() {
-        let mut op = Embed::new(&serde_json::json!({ "dim": 32, "layout_dim": 8 })).unwrap();
+        let mut op = Embed::from_json(&serde_json::json!({ "dim": 32, "layout_dim": 8 })).unwrap();
         let input = batch(&["def f(x):\n    return x", "The cat sat.", ""]);
         op.prepare(&env()).unwrap();
         op.observe(0, &input).unwrap();
@@ -321,10 +320,10 @@ mod tests {
             serde_json::json!({ "method": "minilm" }),
             serde_json::json!({ "method": "minilm", "model_dir": "/nonexistent/minilm" }),
         ] {
-            let error = Embed::new(&params).unwrap_err().to_string();
+            let error = Embed::from_json(&params).unwrap_err().to_string();
             assert!(error.contains("embed"), "{error}");
         }
-        let mut op = Embed::new(&serde_json::Value::Null).unwrap();
+        let mut op = Embed::from_json(&serde_json::Value::Null).unwrap();
         assert!(
             op.apply(batch(&["x"])).is_err(),
             "apply before the counting pass"

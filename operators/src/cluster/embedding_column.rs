@@ -1,6 +1,6 @@
-//! The `embedding` column: one `FixedSizeList<Float32>` value per document. `embed` writes it;
-//! `cluster` reads it (also from `List<Float32|Float64>` columns of user-made embeddings,
-//! as long as every row has the same length).
+//! The `embedding` column: one `FixedSizeList<Float32>` value per document. `domain.embed`
+//! writes it; `domain.cluster` reads it (also from `List<Float32|Float64>` columns of
+//! user-made embeddings, as long as every row has the same length).
 
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ pub fn read_embeddings(
         column_error(
             operator,
             name,
-            "is missing; run the `embed` operator before `cluster` (or name your embedding column with `embedding_column`)".into(),
+            "is missing; run the `domain.embed` operator before `domain.cluster` (or name your embedding column with `embedding_column`)".into(),
         )
     })?;
     if let Some(row) = (0..column.len()).find(|&i| column.is_null(i)) {

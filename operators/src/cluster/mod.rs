@@ -1,5 +1,5 @@
-//! Domain clustering: `embed` turns each document into a dense vector (hashed TF-IDF with a
-//! layout block by default, MiniLM through candle as an option) and `cluster` groups the
+//! Domain clustering: `domain.embed` turns each document into a dense vector (hashed TF-IDF with a
+//! layout block by default, MiniLM through candle as an option) and `domain.cluster` groups the
 //! vectors CLIMB's way — k-means to many fine clusters, prune the low-quality ones, merge
 //! the rest into a few labelled domains.
 

@@ -12,8 +12,9 @@ use blend_kernels::dedup_key_hash;
 use serde::{Deserialize, Serialize};
 
 use crate::operator::{
-    Operator, default_id_column, default_text_column, parse_params, string_column, with_columns,
+    Operator, default_id_column, default_text_column, string_column, with_columns,
 };
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 pub const HASH_COLUMN: &str = "text_hash";
@@ -35,26 +36,23 @@ pub struct ExactDedup {
     first_id_by_key: HashMap<u128, String>,
 }
 
-impl ExactDedup {
-    pub const NAME: &'static str = "dedup.exact";
+impl OperatorSpec for ExactDedup {
+    const NAME: &'static str = "dedup.exact";
+    type Params = ExactDedupParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
+    fn with_params(params: ExactDedupParams) -> Result<Self> {
         Ok(Self {
-            params: parse_params(Self::NAME, params)?,
+            params,
             first_id_by_key: HashMap::new(),
         })
+    }
+
+    fn typed_params(&self) -> &ExactDedupParams {
+        &self.params
     }
 }
 
 impl Operator for ExactDedup {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(HASH_COLUMN, DataType::FixedSizeBinary(16), false),
@@ -123,7 +121,7 @@ mod tests {
 
     #[test]
     fn keeps_first_across_batches() {
-        let mut op = ExactDedup::new(&serde_json::Value::Null).unwrap();
+        let mut op = ExactDedup::from_json(&serde_json::Value::Null).unwrap();
         let first = op
             .apply(batch(vec!["a", "b"], vec!["Hello  world", "other"]))
             .unwrap();

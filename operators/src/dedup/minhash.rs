@@ -40,9 +40,9 @@ use serde::{Deserialize, Serialize};
 
 use super::band_runs::{BandRuns, GroupingStats};
 use crate::operator::{
-    Operator, OperatorEnv, default_id_column, default_text_column, parse_params, string_column,
-    with_columns,
+    Operator, OperatorEnv, default_id_column, default_text_column, string_column, with_columns,
 };
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 pub const CLUSTER_COLUMN: &str = "dup_cluster";
@@ -182,11 +182,11 @@ pub struct MinHashDedup {
     summary: MinHashSummary,
 }
 
-impl MinHashDedup {
-    pub const NAME: &'static str = "dedup.minhash";
+impl OperatorSpec for MinHashDedup {
+    const NAME: &'static str = "dedup.minhash";
+    type Params = MinHashDedupParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let mut params: MinHashDedupParams = parse_params(Self::NAME, params)?;
+    fn with_params(mut params: MinHashDedupParams) -> Result<Self> {
         let fail = |message: String| Err(OperatorError::params(Self::NAME, message));
         if !(params.threshold > 0.0 && params.threshold <= 1.0) {
             return fail(format!(
@@ -219,6 +219,12 @@ impl MinHashDedup {
         })
     }
 
+    fn typed_params(&self) -> &MinHashDedupParams {
+        &self.params
+    }
+}
+
+impl MinHashDedup {
     /// Bands × rows from the parameters: both given, one given (the other fills
     /// `num_perm`), or neither (datasketch's optimum for the threshold).
     pub fn lsh_params(params: &MinHashDedupParams) -> Result<LshParams> {
@@ -474,14 +480,6 @@ impl MinHashDedup {
 }
 
 impl Operator for MinHashDedup {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(CLUSTER_COLUMN, DataType::Utf8, false),
@@ -686,7 +684,7 @@ mod tests {
         budget: u64,
     ) -> (Vec<(String, String, u64, bool)>, MinHashSummary) {
         let scratch = tempfile::tempdir().unwrap();
-        let mut op = MinHashDedup::new(params).unwrap();
+        let mut op = MinHashDedup::from_json(params).unwrap();
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         op.prepare(&OperatorEnv {
             scratch_dir: scratch.path().to_path_buf(),
@@ -839,14 +837,14 @@ mod tests {
             (serde_json::json!({ "ngram": 0 }), "ngram"),
             (serde_json::json!({ "shingles": "word" }), "shingles"),
         ] {
-            let error = MinHashDedup::new(&params).unwrap_err().to_string();
+            let error = MinHashDedup::from_json(&params).unwrap_err().to_string();
             assert!(error.contains(needle), "{error}");
         }
     }
 
     #[test]
     fn default_lsh_is_datasketch_optimum() {
-        let op = MinHashDedup::new(&serde_json::Value::Null).unwrap();
+        let op = MinHashDedup::from_json(&serde_json::Value::Null).unwrap();
         assert_eq!(op.lsh(), LshParams { bands: 14, rows: 9 });
     }
 }

@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::score_histogram::ScoreHistogram;
-use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,11 +45,12 @@ pub struct Classifier {
     scores: ScoreHistogram,
 }
 
-impl Classifier {
-    pub const NAME: &'static str = "quality.classifier";
+impl OperatorSpec for Classifier {
+    const NAME: &'static str = "quality.classifier";
+    const PATH_PARAMS: &'static [&'static str] = &["model"];
+    type Params = ClassifierParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: ClassifierParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: ClassifierParams) -> Result<Self> {
         let bytes = std::fs::read(&params.model).map_err(|source| OperatorError::Io {
             operator: Self::NAME.into(),
             path: params.model.clone(),
@@ -80,6 +82,19 @@ impl Classifier {
         })
     }
 
+    fn typed_params(&self) -> &ClassifierParams {
+        &self.params
+    }
+
+    /// The parameters plus the model file's digest, so a retrained model is a new cache key.
+    fn params_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(&self.params).expect("params serialize");
+        value["model_digest"] = self.model_digest.clone().into();
+        value
+    }
+}
+
+impl Classifier {
     /// The label whose probability is the score.
     pub fn label(&self) -> &str {
         &self.model.labels()[self.label_index]
@@ -96,16 +111,6 @@ impl Classifier {
 }
 
 impl Operator for Classifier {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(&self.params).expect("params serialize");
-        value["model_digest"] = self.model_digest.clone().into();
-        value
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![Field::new(
             &self.params.score_column,
@@ -140,6 +145,7 @@ mod tests {
     use blend_kernels::text_classifier::{TrainConfig, train};
 
     use super::*;
+    use crate::spec::OperatorIdentity;
 
     #[test]
     fn scores_with_a_saved_model_and_names_bad_inputs() {
@@ -160,7 +166,7 @@ mod tests {
         let model = train(&docs, vec!["low".into(), "high".into()], &config);
         std::fs::write(&path, model.to_bytes()).unwrap();
 
-        let mut operator = Classifier::new(&serde_json::json!({"model": path})).unwrap();
+        let mut operator = Classifier::from_json(&serde_json::json!({"model": path})).unwrap();
         let texts: StringArray = ["a proof of the lemma", "click to buy pills"]
             .into_iter()
             .map(Some)
@@ -177,19 +183,20 @@ mod tests {
             32
         );
 
-        let low = Classifier::new(&serde_json::json!({"model": path, "label": "low"})).unwrap();
+        let low =
+            Classifier::from_json(&serde_json::json!({"model": path, "label": "low"})).unwrap();
         assert!((low.score("x") + operator.score("x") - 1.0).abs() < 1e-6);
-        let error = Classifier::new(&serde_json::json!({"model": path, "label": "mid"}))
+        let error = Classifier::from_json(&serde_json::json!({"model": path, "label": "mid"}))
             .unwrap_err()
             .to_string();
         assert!(error.contains("low, high"), "{error}");
         let missing = dir.path().join("absent.bin");
-        let error = Classifier::new(&serde_json::json!({"model": missing}))
+        let error = Classifier::from_json(&serde_json::json!({"model": missing}))
             .unwrap_err()
             .to_string();
         assert!(error.contains("absent.bin"), "{error}");
         std::fs::write(&missing, b"not a model at all").unwrap();
-        let error = Classifier::new(&serde_json::json!({"model": missing}))
+        let error = Classifier::from_json(&serde_json::json!({"model": missing}))
             .unwrap_err()
             .to_string();
         assert!(error.contains("not a blend text classifier"), "{error}");

@@ -13,13 +13,16 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Result;
-use crate::operator::{Operator, parse_params, string_column, with_columns};
+use crate::operator::{Operator, string_column, with_columns};
+use crate::spec::OperatorSpec;
+use crate::{OperatorError, Result};
 
 /// A document rule with its parameters (the serde struct is the rule).
-pub trait DocumentRule: Debug + Send + Sync + Serialize + DeserializeOwned {
-    /// The operator name, e.g. `quality.gopher`.
+pub trait DocumentRule: Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// The operator name, e.g. `quality.gopher_quality`.
     const NAME: &'static str;
+    /// Earlier operator names that still work in pipeline files.
+    const ALIASES: &'static [&'static str] = &[];
     /// The output column prefix, e.g. `gopher_quality`.
     const PREFIX: &'static str;
     fn text_column(&self) -> &str;
@@ -38,11 +41,14 @@ pub struct RuleOperator<R> {
     passed: u64,
 }
 
-impl<R: DocumentRule> RuleOperator<R> {
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let rule: R = parse_params(R::NAME, params)?;
+impl<R: DocumentRule> OperatorSpec for RuleOperator<R> {
+    const NAME: &'static str = R::NAME;
+    const ALIASES: &'static [&'static str] = R::ALIASES;
+    type Params = R;
+
+    fn with_params(rule: R) -> Result<Self> {
         rule.validate()
-            .map_err(|message| crate::OperatorError::params(R::NAME, message))?;
+            .map_err(|message| OperatorError::params(R::NAME, message))?;
         Ok(Self {
             rule,
             reasons: BTreeMap::new(),
@@ -50,20 +56,18 @@ impl<R: DocumentRule> RuleOperator<R> {
         })
     }
 
+    fn typed_params(&self) -> &R {
+        &self.rule
+    }
+}
+
+impl<R: DocumentRule> RuleOperator<R> {
     pub fn rule(&self) -> &R {
         &self.rule
     }
 }
 
 impl<R: DocumentRule> Operator for RuleOperator<R> {
-    fn name(&self) -> &'static str {
-        R::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.rule).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(format!("{}_pass", R::PREFIX), DataType::Boolean, false),

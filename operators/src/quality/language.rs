@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
 
 use super::score_histogram::ScoreHistogram;
-use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
 /// The code of documents whatlang finds no language in.
@@ -58,11 +59,11 @@ pub struct Language {
     scores: ScoreHistogram,
 }
 
-impl Language {
-    pub const NAME: &'static str = "quality.language";
+impl OperatorSpec for Language {
+    const NAME: &'static str = "quality.language";
+    type Params = LanguageParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: LanguageParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: LanguageParams) -> Result<Self> {
         let detector = if params.languages.is_empty() {
             Detector::new()
         } else {
@@ -89,6 +90,12 @@ impl Language {
         })
     }
 
+    fn typed_params(&self) -> &LanguageParams {
+        &self.params
+    }
+}
+
+impl Language {
     /// The ISO 639-3 codes whatlang can answer with.
     pub fn known_codes() -> Vec<&'static str> {
         Lang::all().iter().map(|l| l.code()).collect()
@@ -111,14 +118,6 @@ impl Language {
 }
 
 impl Operator for Language {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(&self.params.lang_column, DataType::Utf8, false),
@@ -167,7 +166,7 @@ mod tests {
 
     #[test]
     fn detects_languages_and_undetermined_text() {
-        let mut operator = Language::new(&serde_json::Value::Null).unwrap();
+        let mut operator = Language::from_json(&serde_json::Value::Null).unwrap();
         let out = operator
             .apply(batch(&[
                 "The quick brown fox jumps over the lazy dog, and then it runs back home again.",
@@ -191,10 +190,11 @@ mod tests {
 
     #[test]
     fn allowlist_restricts_answers_and_rejects_unknown_codes() {
-        let operator = Language::new(&serde_json::json!({"languages": ["eng", "spa"]})).unwrap();
+        let operator =
+            Language::from_json(&serde_json::json!({"languages": ["eng", "spa"]})).unwrap();
         let (lang, _) = operator.detect("Der schnelle braune Fuchs springt über den faulen Hund.");
         assert!(lang == "eng" || lang == "spa", "{lang}");
-        let error = Language::new(&serde_json::json!({"languages": ["xx"]})).unwrap_err();
+        let error = Language::from_json(&serde_json::json!({"languages": ["xx"]})).unwrap_err();
         assert!(
             error.to_string().contains("unknown language `xx`"),
             "{error}"
@@ -204,10 +204,10 @@ mod tests {
 
     #[test]
     fn max_chars_cuts_on_a_character_boundary() {
-        let operator = Language::new(&serde_json::json!({"max_chars": 3})).unwrap();
+        let operator = Language::from_json(&serde_json::json!({"max_chars": 3})).unwrap();
         // Would panic when cutting inside the multi-byte characters.
         let _ = operator.detect("ééééé");
-        let whole = Language::new(&serde_json::json!({"max_chars": 0})).unwrap();
+        let whole = Language::from_json(&serde_json::json!({"max_chars": 0})).unwrap();
         assert_eq!(
             whole
                 .detect("Das ist ein schöner Tag und wir gehen in den Park.")

@@ -9,8 +9,8 @@ use blend_mixers::climb::Strategy;
 use blend_mixers::evaluation::EvaluationReport;
 use blend_mixers::{Mixture, RegressorKind, RegressorModel};
 
+use super::html::{escape, page_start};
 use super::svg::{Series, line_chart, paired_bar_chart, scatter_chart};
-use super::{STYLE, escape};
 
 /// What one mixture report shows; every part is optional.
 #[derive(Debug, Default)]
@@ -27,12 +27,10 @@ const COLORS: [&str; 4] = ["#2c5aa0", "#e67e22", "#27ae60", "#8e44ad"];
 
 pub fn render_mix_report(report: &MixReport<'_>) -> String {
     let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body><h1>{title}</h1>\
-         <p class=\"muted\">blend {}</p>",
-        crate::BLEND_VERSION,
-        title = escape(&report.title),
+    page_start(
+        &mut html,
+        &report.title,
+        &format!("blend {}", crate::BLEND_VERSION),
     );
     if let Some(mixture) = report.mixture {
         mixture_section(&mut html, mixture, report.reference.as_ref());
@@ -159,6 +157,14 @@ fn model_section(html: &mut String, model: &RegressorModel) {
 }
 
 fn evaluation_section(html: &mut String, evaluation: &EvaluationReport) {
+    scores_table(html, evaluation);
+    learning_curve(html, evaluation);
+    climb_study(html, evaluation);
+}
+
+/// Each regressor's held-out ρ, R² and MAE, and the measured-vs-predicted scatter of the
+/// best one shown (LightGBM when it was fitted).
+fn scores_table(html: &mut String, evaluation: &EvaluationReport) {
     let _ = write!(
         html,
         "<h2>Held-out evaluation</h2><p>Fitted on {} training runs, predicting {} test runs of <code>{}</code> ({} domains).</p>\
@@ -200,93 +206,103 @@ fn evaluation_section(html: &mut String, evaluation: &EvaluationReport) {
             &format!("predicted ({})", score.regressor),
         ));
     }
-    if !evaluation.learning_curve.is_empty() {
-        html.push_str("<h2>ρ against the number of training runs</h2>");
-        let mut kinds: Vec<RegressorKind> = evaluation
-            .learning_curve
-            .iter()
-            .map(|p| p.regressor)
-            .collect();
-        kinds.dedup();
-        let series: Vec<Series> = kinds
-            .iter()
-            .zip(COLORS.iter().cycle())
-            .map(|(&kind, &color)| Series {
-                name: kind.to_string(),
-                color,
-                points: evaluation
-                    .learning_curve
-                    .iter()
-                    .filter(|p| p.regressor == kind)
-                    .map(|p| (p.training_runs as f64, p.spearman_mean))
-                    .collect(),
-            })
-            .collect();
-        html.push_str(&line_chart(
-            "rho against training runs",
-            &series,
-            "training runs",
-            "Spearman rho on test runs",
-            true,
-        ));
-        html.push_str("<table><tr><th>regressor</th><th>runs</th><th>repeats</th><th>mean ρ</th><th>min ρ</th><th>max ρ</th></tr>");
-        for p in &evaluation.learning_curve {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
-                p.regressor,
-                p.training_runs,
-                p.repeats,
-                p.spearman_mean,
-                p.spearman_low,
-                p.spearman_high
-            );
-        }
-        html.push_str("</table>");
+}
+
+/// ρ on the test runs against the number of training runs, per regressor.
+fn learning_curve(html: &mut String, evaluation: &EvaluationReport) {
+    if evaluation.learning_curve.is_empty() {
+        return;
     }
-    if !evaluation.climb.is_empty() {
-        html.push_str(
-            "<h2>CLIMB rounds against random runs</h2><p class=\"muted\">Each strategy may query (\"train\") runs of the recorded training pool; \
-             CLIMB spends its budget in rounds of 4:2:1, picking later runs among those the refitted regressor predicts best. \
-             Judged by the true metric of the best run found and by ρ on the test runs of a regressor fitted on the queried runs.</p>",
+    html.push_str("<h2>ρ against the number of training runs</h2>");
+    let mut kinds: Vec<RegressorKind> = evaluation
+        .learning_curve
+        .iter()
+        .map(|p| p.regressor)
+        .collect();
+    kinds.dedup();
+    let series: Vec<Series> = kinds
+        .iter()
+        .zip(COLORS.iter().cycle())
+        .map(|(&kind, &color)| Series {
+            name: kind.to_string(),
+            color,
+            points: evaluation
+                .learning_curve
+                .iter()
+                .filter(|p| p.regressor == kind)
+                .map(|p| (p.training_runs as f64, p.spearman_mean))
+                .collect(),
+        })
+        .collect();
+    html.push_str(&line_chart(
+        "rho against training runs",
+        &series,
+        "training runs",
+        "Spearman rho on test runs",
+        true,
+    ));
+    html.push_str("<table><tr><th>regressor</th><th>runs</th><th>repeats</th><th>mean ρ</th><th>min ρ</th><th>max ρ</th></tr>");
+    for p in &evaluation.learning_curve {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
+            p.regressor,
+            p.training_runs,
+            p.repeats,
+            p.spearman_mean,
+            p.spearman_low,
+            p.spearman_high
         );
-        let series: Vec<Series> = [Strategy::Random, Strategy::Climb]
-            .iter()
-            .zip(COLORS)
-            .map(|(&strategy, color)| Series {
-                name: strategy.name().into(),
-                color,
-                points: evaluation
-                    .climb
-                    .iter()
-                    .filter(|p| p.strategy == strategy)
-                    .map(|p| (p.queries as f64, p.best_found_mean))
-                    .collect(),
-            })
-            .collect();
-        html.push_str(&line_chart(
-            "best run found against queries",
-            &series,
-            "queried runs",
-            "best measured value found",
-            true,
-        ));
-        html.push_str("<table><tr><th>strategy</th><th>queries</th><th>repeats</th><th>best found (mean)</th><th>mean ρ</th><th>min ρ</th><th>max ρ</th></tr>");
-        for p in &evaluation.climb {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
-                p.strategy.name(),
-                p.queries,
-                p.repeats,
-                p.best_found_mean,
-                p.spearman_mean,
-                p.spearman_low,
-                p.spearman_high
-            );
-        }
-        html.push_str("</table>");
     }
+    html.push_str("</table>");
+}
+
+/// CLIMB's rounds against random picks on the same query budgets.
+fn climb_study(html: &mut String, evaluation: &EvaluationReport) {
+    if evaluation.climb.is_empty() {
+        return;
+    }
+    html.push_str(
+        "<h2>CLIMB rounds against random runs</h2><p class=\"muted\">Each strategy may query (\"train\") runs of the recorded training pool; \
+         CLIMB spends its budget in rounds of 4:2:1, picking later runs among those the refitted regressor predicts best. \
+         Judged by the true metric of the best run found and by ρ on the test runs of a regressor fitted on the queried runs.</p>",
+    );
+    let series: Vec<Series> = [Strategy::Random, Strategy::Climb]
+        .iter()
+        .zip(COLORS)
+        .map(|(&strategy, color)| Series {
+            name: strategy.name().into(),
+            color,
+            points: evaluation
+                .climb
+                .iter()
+                .filter(|p| p.strategy == strategy)
+                .map(|p| (p.queries as f64, p.best_found_mean))
+                .collect(),
+        })
+        .collect();
+    html.push_str(&line_chart(
+        "best run found against queries",
+        &series,
+        "queried runs",
+        "best measured value found",
+        true,
+    ));
+    html.push_str("<table><tr><th>strategy</th><th>queries</th><th>repeats</th><th>best found (mean)</th><th>mean ρ</th><th>min ρ</th><th>max ρ</th></tr>");
+    for p in &evaluation.climb {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td></tr>",
+            p.strategy.name(),
+            p.queries,
+            p.repeats,
+            p.best_found_mean,
+            p.spearman_mean,
+            p.spearman_low,
+            p.spearman_high
+        );
+    }
+    html.push_str("</table>");
 }
 
 #[cfg(test)]

@@ -5,11 +5,13 @@
 
 use std::fmt::Write as _;
 
+use blend_operators::OperatorSpec;
 use blend_operators::dedup::minhash::{MinHashDedup, MinHashSummary};
 
+use super::html::{bytes, count, escape};
+use super::stage_summaries;
 use super::svg::unit_line_chart;
-use super::{bytes, count, escape, stage_summaries};
-use crate::summary::RunSummary;
+use crate::engine::summary::RunSummary;
 
 pub fn near_duplicates_section(html: &mut String, summary: &RunSummary) {
     for (name, found) in stage_summaries::<MinHashSummary>(summary, MinHashDedup::NAME) {

@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use super::html::{count, escape, percent};
 use super::svg::{Bar, bar_chart};
-use super::{count, escape, percent};
-use crate::summary::RunSummary;
+use crate::engine::summary::RunSummary;
 
 #[derive(Debug, Deserialize)]
 struct RuleSummary {

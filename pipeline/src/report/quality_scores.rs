@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use blend_operators::OperatorSpec;
 use blend_operators::quality::classifier::Classifier;
 use blend_operators::quality::language::Language;
 use blend_operators::quality::score_histogram::ScoreHistogram;
 use serde::Deserialize;
 
+use super::html::{count, escape, percent};
+use super::stage_summaries;
 use super::svg::{Bar, bar_chart};
-use super::{count, escape, percent, stage_summaries};
-use crate::summary::RunSummary;
+use crate::engine::summary::RunSummary;
 
 /// Languages drawn one bar each; the rest share one bar.
 const LISTED_LANGUAGES: usize = 15;

@@ -1,7 +1,7 @@
 //! Inline SVG charts for the reports: horizontal bar charts, paired bars, line charts and
 //! scatter plots with labelled axes, drawn without scripts or external resources.
 
-use super::escape;
+use super::html::escape;
 
 /// One bar: label on the left, value as bar length, caption after the bar.
 #[derive(Debug, Clone)]

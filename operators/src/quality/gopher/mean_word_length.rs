@@ -1,4 +1,4 @@
-//! `quality.gopher.mean_word_length`
+//! `quality.gopher_mean_word_length` (formerly `quality.gopher.mean_word_length`)
 //!
 //! What it does: the mean length in characters of a document's words (tokens with a letter
 //! or digit, edge punctuation stripped) into `gopher_mean_word_length`, and
@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::non_symbol_words;
 use crate::Result;
-use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 
 pub const LENGTH_COLUMN: &str = "gopher_mean_word_length";
 pub const PASS_COLUMN: &str = "gopher_mean_word_length_pass";
@@ -45,11 +46,12 @@ pub struct GopherMeanWordLength {
     params: MeanWordLengthParams,
 }
 
-impl GopherMeanWordLength {
-    pub const NAME: &'static str = "quality.gopher.mean_word_length";
+impl OperatorSpec for GopherMeanWordLength {
+    const NAME: &'static str = "quality.gopher_mean_word_length";
+    const ALIASES: &'static [&'static str] = &["quality.gopher.mean_word_length"];
+    type Params = MeanWordLengthParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: MeanWordLengthParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: MeanWordLengthParams) -> Result<Self> {
         if params.min_length > params.max_length {
             return Err(crate::OperatorError::params(
                 Self::NAME,
@@ -57,6 +59,10 @@ impl GopherMeanWordLength {
             ));
         }
         Ok(Self { params })
+    }
+
+    fn typed_params(&self) -> &MeanWordLengthParams {
+        &self.params
     }
 }
 
@@ -73,14 +79,6 @@ pub fn mean_word_length(text: &str) -> f64 {
 }
 
 impl Operator for GopherMeanWordLength {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(LENGTH_COLUMN, DataType::Float64, false),
@@ -125,7 +123,7 @@ mod tests {
 
     #[test]
     fn edges_of_the_default_range() {
-        let op = GopherMeanWordLength::new(&serde_json::Value::Null).unwrap();
+        let op = GopherMeanWordLength::from_json(&serde_json::Value::Null).unwrap();
         let pass = |text: &str| {
             let l = mean_word_length(text);
             l >= op.params.min_length && l <= op.params.max_length

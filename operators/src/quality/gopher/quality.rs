@@ -1,4 +1,4 @@
-//! `quality.gopher`
+//! `quality.gopher_quality` (formerly `quality.gopher`)
 //!
 //! What it does: Gopher's quality rules (Rae et al. 2021, appendix A) as datatrove's
 //! `GopherQualityFilter` applies them, in its order, with its reason names: non-symbol word
@@ -77,7 +77,8 @@ fn min_stop_words() -> usize {
 }
 
 impl DocumentRule for GopherQuality {
-    const NAME: &'static str = "quality.gopher";
+    const NAME: &'static str = "quality.gopher_quality";
+    const ALIASES: &'static [&'static str] = &["quality.gopher"];
     const PREFIX: &'static str = "gopher_quality";
 
     fn text_column(&self) -> &str {

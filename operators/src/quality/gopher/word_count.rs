@@ -1,4 +1,4 @@
-//! `quality.gopher.word_count`
+//! `quality.gopher_word_count` (formerly `quality.gopher.word_count`)
 //!
 //! What it does: counts the words of a document (tokens with a letter or digit) into
 //! `gopher_word_count` and sets `gopher_word_count_pass` when the count is within
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::non_symbol_words;
 use crate::Result;
-use crate::operator::{Operator, default_text_column, parse_params, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::spec::OperatorSpec;
 
 pub const COUNT_COLUMN: &str = "gopher_word_count";
 pub const PASS_COLUMN: &str = "gopher_word_count_pass";
@@ -44,11 +45,12 @@ pub struct GopherWordCount {
     params: WordCountParams,
 }
 
-impl GopherWordCount {
-    pub const NAME: &'static str = "quality.gopher.word_count";
+impl OperatorSpec for GopherWordCount {
+    const NAME: &'static str = "quality.gopher_word_count";
+    const ALIASES: &'static [&'static str] = &["quality.gopher.word_count"];
+    type Params = WordCountParams;
 
-    pub fn new(params: &serde_json::Value) -> Result<Self> {
-        let params: WordCountParams = parse_params(Self::NAME, params)?;
+    fn with_params(params: WordCountParams) -> Result<Self> {
         if params.min_words > params.max_words {
             return Err(crate::OperatorError::params(
                 Self::NAME,
@@ -56,6 +58,10 @@ impl GopherWordCount {
             ));
         }
         Ok(Self { params })
+    }
+
+    fn typed_params(&self) -> &WordCountParams {
+        &self.params
     }
 }
 
@@ -65,14 +71,6 @@ pub fn word_count(text: &str) -> u64 {
 }
 
 impl Operator for GopherWordCount {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-
-    fn params(&self) -> serde_json::Value {
-        serde_json::to_value(&self.params).expect("params serialize")
-    }
-
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(COUNT_COLUMN, DataType::UInt64, false),
@@ -113,7 +111,10 @@ mod tests {
     fn passes(texts: Vec<String>, params: &serde_json::Value) -> Vec<(u64, bool)> {
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(texts))]).unwrap();
-        let out = GopherWordCount::new(params).unwrap().apply(batch).unwrap();
+        let out = GopherWordCount::from_json(params)
+            .unwrap()
+            .apply(batch)
+            .unwrap();
         let counts = out.column(1).as_primitive::<arrow::datatypes::UInt64Type>();
         let pass = out.column(2).as_boolean();
         (0..out.num_rows())
@@ -148,7 +149,8 @@ mod tests {
     #[test]
     fn inverted_range_is_rejected() {
         assert!(
-            GopherWordCount::new(&serde_json::json!({"min_words": 10, "max_words": 5})).is_err()
+            GopherWordCount::from_json(&serde_json::json!({"min_words": 10, "max_words": 5}))
+                .is_err()
         );
     }
 }

@@ -1,0 +1,402 @@
+//! The cache every pipeline step goes through. A step is named by a typed key (a
+//! `#[derive(Serialize)]` struct of everything its output depends on); the key's hash names
+//! its folder. [`cached`] reuses a committed folder made under the same key whose files still
+//! verify, and otherwise writes the step into a temporary folder beside its place and renames
+//! it into place with its manifest inside: a folder with a manifest is always complete, and a
+//! killed run leaves only a `.tmp-*` folder that the next run removes.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use blend_datasets::files::{sha256_bytes, write_atomic};
+use blend_datasets::parquet_parts::{PartFile, verify_parts};
+use blend_operators::FilterStats;
+use serde::{Deserialize, Serialize};
+
+use crate::{PipelineError, Result};
+
+pub const STAGE_MANIFEST: &str = "manifest.json";
+
+/// The hash of a step's key: sha256 of the key's JSON, first 16 hex characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    pub fn new(key: &impl Serialize) -> Self {
+        let json = serde_json::to_string(key).expect("cache keys serialize");
+        Self(sha256_bytes(json.as_bytes())[..16].to_string())
+    }
+
+    pub fn hash(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file as a cache key sees it: path, size and modification time (nanoseconds since the
+/// epoch, empty when the file system keeps none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileFingerprint(String, u64, String);
+
+impl FileFingerprint {
+    pub fn of(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).map_err(|e| PipelineError::io(path, e))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos().to_string())
+            .unwrap_or_default();
+        Ok(Self(
+            path.to_string_lossy().into_owned(),
+            meta.len(),
+            modified,
+        ))
+    }
+}
+
+/// The folder of step `stage` under `key` in `work_dir`: `work/<stage>-<hash>/`.
+pub fn stage_dir(work_dir: &Path, stage: &str, key: &CacheKey) -> PathBuf {
+    work_dir.join(format!("{stage}-{key}"))
+}
+
+/// Why a committed folder cannot be reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// Nothing was committed there.
+    Missing,
+    /// It was made under another key (other inputs or settings).
+    OtherKey,
+    /// Its files no longer match its manifest.
+    Damaged(String),
+}
+
+/// What a cached step leaves in its folder, read back and checked.
+pub trait StepOutput: Sized {
+    /// Reads the committed folder `dir` if it was made under `key` and its files verify.
+    fn read_committed(dir: &Path, key: &CacheKey) -> std::result::Result<Self, Unusable>;
+
+    /// Writes the manifest into the step's folder, the last file before it is committed.
+    fn write_manifest(&self, dir: &Path) -> Result<()>;
+}
+
+/// A step's output, reused or freshly written, and its folder.
+#[derive(Debug, Clone)]
+pub struct Cached<T> {
+    pub dir: PathBuf,
+    pub output: T,
+    pub reused: bool,
+}
+
+/// Reuses `dir` when it holds `key`'s output; otherwise `write` fills a temporary folder
+/// (passed to it) that replaces `dir` once its manifest is written.
+pub fn cached<T: StepOutput>(
+    dir: PathBuf,
+    key: &CacheKey,
+    write: impl FnOnce(&Path) -> Result<T>,
+) -> Result<Cached<T>> {
+    if let Some(reused) = reuse(&dir, key) {
+        return Ok(reused);
+    }
+    let pending = PendingFolder::begin(&dir)?;
+    let written = write(&pending.tmp).and_then(|output| {
+        output.write_manifest(&pending.tmp)?;
+        Ok(output)
+    });
+    let output = pending.finish(written)?;
+    Ok(Cached {
+        dir,
+        output,
+        reused: false,
+    })
+}
+
+/// [`cached`] for steps that stream from the DataFusion session.
+pub async fn cached_async<T: StepOutput>(
+    dir: PathBuf,
+    key: &CacheKey,
+    write: impl AsyncFnOnce(&Path) -> Result<T>,
+) -> Result<Cached<T>> {
+    if let Some(reused) = reuse(&dir, key) {
+        return Ok(reused);
+    }
+    let pending = PendingFolder::begin(&dir)?;
+    let written = write(&pending.tmp).await.and_then(|output| {
+        output.write_manifest(&pending.tmp)?;
+        Ok(output)
+    });
+    let output = pending.finish(written)?;
+    Ok(Cached {
+        dir,
+        output,
+        reused: false,
+    })
+}
+
+/// Writes a folder that is never reused (each call rebuilds it) the same way: `write` fills
+/// a temporary folder, manifest included, that then replaces `dir`; on error `dir` is left
+/// as it was.
+pub async fn write_folder_async<T>(
+    dir: &Path,
+    write: impl AsyncFnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let pending = PendingFolder::begin(dir)?;
+    let written = write(&pending.tmp).await;
+    pending.finish(written)
+}
+
+fn reuse<T: StepOutput>(dir: &Path, key: &CacheKey) -> Option<Cached<T>> {
+    match T::read_committed(dir, key) {
+        Ok(output) => Some(Cached {
+            dir: dir.to_path_buf(),
+            output,
+            reused: true,
+        }),
+        Err(Unusable::Damaged(why)) => {
+            tracing::warn!(
+                "{}: cached step does not verify ({why}); recomputing",
+                dir.display()
+            );
+            None
+        }
+        Err(Unusable::Missing | Unusable::OtherKey) => None,
+    }
+}
+
+/// A folder being written: files go into `tmp`, which replaces `dir` on success.
+#[derive(Debug)]
+struct PendingFolder {
+    dir: PathBuf,
+    tmp: PathBuf,
+}
+
+impl PendingFolder {
+    fn begin(dir: &Path) -> Result<Self> {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let tmp = parent.join(format!(".tmp-{name}-{}", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| PipelineError::io(&tmp, e))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tmp,
+        })
+    }
+
+    /// Commits on success; removes the temporary folder on failure.
+    fn finish<T>(self, written: Result<T>) -> Result<T> {
+        match written {
+            Ok(output) => {
+                if self.dir.exists() {
+                    std::fs::remove_dir_all(&self.dir)
+                        .map_err(|e| PipelineError::io(&self.dir, e))?;
+                }
+                std::fs::rename(&self.tmp, &self.dir)
+                    .map_err(|e| PipelineError::io(&self.dir, e))?;
+                Ok(output)
+            }
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(&self.tmp);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Removes temporary folders that killed runs left in `work_dir`.
+pub fn clean_stale_tmp(work_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// What a finished document stage folder holds (the read stage and every configured stage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageManifest {
+    pub stage: String,
+    pub operator: String,
+    pub params: serde_json::Value,
+    pub upstream: String,
+    pub hash: String,
+    pub blend_version: String,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub text_bytes_in: u64,
+    pub text_bytes_out: u64,
+    pub parts: Vec<PartFile>,
+    /// Rows a filter removed, with `removed_by` (when `keep_removed`).
+    #[serde(default)]
+    pub removed_parts: Vec<PartFile>,
+    #[serde(default)]
+    pub filter: Option<FilterStats>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// What a multi-pass operator found (e.g. `dedup.minhash`'s clusters and LSH figures).
+    #[serde(default)]
+    pub operator_summary: Option<serde_json::Value>,
+}
+
+impl StageManifest {
+    /// The manifest of `dir` if it exists and every file it lists is intact (any key).
+    pub fn read_verified(dir: &Path) -> std::result::Result<Self, Unusable> {
+        let bytes = std::fs::read(dir.join(STAGE_MANIFEST)).map_err(|_| Unusable::Missing)?;
+        let manifest: Self = serde_json::from_slice(&bytes)
+            .map_err(|e| Unusable::Damaged(format!("{STAGE_MANIFEST}: {e}")))?;
+        verify_parts(dir, &manifest.parts)
+            .and_then(|()| verify_parts(&dir.join("removed"), &manifest.removed_parts))
+            .map_err(|e| Unusable::Damaged(e.to_string()))?;
+        Ok(manifest)
+    }
+}
+
+impl StepOutput for StageManifest {
+    fn read_committed(dir: &Path, key: &CacheKey) -> std::result::Result<Self, Unusable> {
+        let manifest = Self::read_verified(dir)?;
+        if manifest.hash != key.hash() {
+            return Err(Unusable::OtherKey);
+        }
+        Ok(manifest)
+    }
+
+    fn write_manifest(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("manifest serializes");
+        write_atomic(&dir.join(STAGE_MANIFEST), json.as_bytes())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Key<'a> {
+        op: &'a str,
+        p: u64,
+    }
+
+    #[test]
+    fn hash_is_stable_and_sensitive() {
+        let a = CacheKey::new(&Key {
+            op: "normalize",
+            p: 1,
+        });
+        assert_eq!(
+            a,
+            CacheKey::new(&serde_json::json!({"op": "normalize", "p": 1})),
+            "a typed key hashes as its JSON"
+        );
+        assert_ne!(
+            a,
+            CacheKey::new(&Key {
+                op: "normalize",
+                p: 2
+            })
+        );
+        assert_eq!(a.hash().len(), 16);
+    }
+
+    /// A step whose output is the text of `out.txt`; its manifest holds the key's hash.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Text {
+        key: String,
+        body: String,
+    }
+
+    impl StepOutput for Text {
+        fn read_committed(dir: &Path, key: &CacheKey) -> std::result::Result<Self, Unusable> {
+            let manifest =
+                std::fs::read_to_string(dir.join(STAGE_MANIFEST)).map_err(|_| Unusable::Missing)?;
+            if manifest != key.hash() {
+                return Err(Unusable::OtherKey);
+            }
+            let body = std::fs::read_to_string(dir.join("out.txt"))
+                .map_err(|e| Unusable::Damaged(e.to_string()))?;
+            Ok(Text {
+                key: manifest,
+                body,
+            })
+        }
+
+        fn write_manifest(&self, dir: &Path) -> Result<()> {
+            std::fs::write(dir.join(STAGE_MANIFEST), &self.key)
+                .map_err(|e| PipelineError::io(dir, e))
+        }
+    }
+
+    fn write_text(key: &CacheKey, body: &str) -> impl Fn(&Path) -> Result<Text> {
+        let text = Text {
+            key: key.hash().to_string(),
+            body: body.to_string(),
+        };
+        move |tmp| {
+            std::fs::write(tmp.join("out.txt"), &text.body)
+                .map_err(|e| PipelineError::io(tmp, e))?;
+            Ok(text.clone())
+        }
+    }
+
+    #[test]
+    fn a_committed_step_is_reused_and_a_failed_one_leaves_nothing() {
+        let work = tempfile::tempdir().unwrap();
+        let key = CacheKey::new(&Key { op: "t", p: 1 });
+        let dir = stage_dir(work.path(), "s", &key);
+        let failed: Result<Cached<Text>> = cached(dir.clone(), &key, |tmp| {
+            std::fs::write(tmp.join("out.txt"), "half").unwrap();
+            Err(PipelineError::Tokenizer("stopped".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(
+            std::fs::read_dir(work.path()).unwrap().count(),
+            0,
+            "a failed step leaves neither its folder nor a temporary one"
+        );
+
+        let first = cached(dir.clone(), &key, write_text(&key, "hello")).unwrap();
+        assert!(!first.reused && dir.join(STAGE_MANIFEST).exists());
+        let again = cached(dir.clone(), &key, |_: &Path| -> Result<Text> {
+            panic!("a committed step is reused")
+        })
+        .unwrap();
+        assert!(again.reused);
+        assert_eq!(again.output, first.output);
+
+        let other = CacheKey::new(&Key { op: "t", p: 2 });
+        let replaced = cached(dir.clone(), &other, write_text(&other, "bye")).unwrap();
+        assert!(!replaced.reused, "another key replaces the folder");
+        assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "bye");
+
+        std::fs::remove_file(dir.join("out.txt")).unwrap();
+        let redone = cached(dir, &other, write_text(&other, "bye")).unwrap();
+        assert!(!redone.reused, "a damaged folder is recomputed");
+    }
+
+    #[test]
+    fn stale_temporary_folders_are_removed() {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("s-abc");
+        let pending = PendingFolder::begin(&dir).unwrap();
+        std::fs::write(pending.tmp.join("part-00000.parquet"), b"x").unwrap();
+        assert_eq!(
+            StageManifest::read_verified(&dir).unwrap_err(),
+            Unusable::Missing
+        );
+        clean_stale_tmp(work.path());
+        assert!(!pending.tmp.exists());
+    }
+}

@@ -1,0 +1,98 @@
+//! `run_summary.json`: everything the report shows, in one file, so `blend report` can
+//! rebuild the report from a finished run. It holds no timings, so the same input and
+//! config give the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use blend_datasets::shards::ShardManifest;
+use blend_datasets::synthetic::NearDupAccuracy;
+use blend_mixers::Mixture;
+use blend_operators::FilterStats;
+use serde::{Deserialize, Serialize};
+
+use super::cache::StageManifest;
+use super::read::ReadReport;
+use crate::{PipelineError, Result};
+
+pub const SUMMARY_FILE: &str = "run_summary.json";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageSummary {
+    pub name: String,
+    pub operator: String,
+    pub upstream: String,
+    pub hash: String,
+    pub dir: PathBuf,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub text_bytes_in: u64,
+    pub text_bytes_out: u64,
+    pub filter: Option<FilterStats>,
+    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub operator_summary: Option<serde_json::Value>,
+}
+
+impl StageSummary {
+    /// The summary of the finished stage in `dir`.
+    pub fn of(manifest: &StageManifest, dir: &Path) -> Self {
+        Self {
+            name: manifest.stage.clone(),
+            operator: manifest.operator.clone(),
+            upstream: manifest.upstream.clone(),
+            hash: manifest.hash.clone(),
+            dir: dir.to_path_buf(),
+            rows_in: manifest.rows_in,
+            rows_out: manifest.rows_out,
+            text_bytes_in: manifest.text_bytes_in,
+            text_bytes_out: manifest.text_bytes_out,
+            filter: manifest.filter.clone(),
+            warnings: manifest.warnings.clone(),
+            operator_summary: manifest.operator_summary.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub pipeline: String,
+    pub seed: u64,
+    pub blend_version: String,
+    pub work_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub read: ReadReport,
+    /// The read stage first, then every configured stage in run order.
+    pub stages: Vec<StageSummary>,
+    /// The stage whose documents became shards.
+    pub output_stage: String,
+    pub tokenizer_trained: bool,
+    pub mixture: Mixture,
+    pub shards: ShardManifest,
+    pub shards_dir: PathBuf,
+    pub warnings: Vec<String>,
+    /// Near-duplicate precision/recall of each `dedup.minhash` stage, by stage name, when
+    /// the input is the synthetic corpus (its ground truth is known).
+    #[serde(default)]
+    pub dedup_accuracy: BTreeMap<String, NearDupAccuracy>,
+}
+
+impl RunSummary {
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).expect("summary serializes");
+        json.push('\n');
+        json
+    }
+
+    /// Reads `run_summary.json` from `dir` (a work or out folder).
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = if dir.is_file() {
+            dir.to_path_buf()
+        } else {
+            dir.join(SUMMARY_FILE)
+        };
+        let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| PipelineError::unreadable(&path, "blend run summary", e))
+    }
+}

@@ -1,0 +1,124 @@
+//! `blend run`: the engine's run of a pipeline file, then what a user reads: near-duplicate
+//! accuracy against the synthetic corpus's ground truth (when the input is one),
+//! `run_summary.json` (in the work and output folders), `domains.csv` and `report.html`.
+
+mod domains_table;
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use blend_datasets::files::write_atomic;
+use blend_datasets::synthetic::NearDupAccuracy;
+use blend_operators::OperatorSpec;
+use blend_operators::dedup::minhash::MinHashDedup;
+
+use super::dedup_accuracy::{stage_accuracy, synthetic_ground_truth};
+use super::write_output;
+use crate::Result;
+use crate::engine::cache::StageManifest;
+use crate::engine::config::PipelineConfig;
+use crate::engine::runner::{EngineRun, new_runtime, run_engine};
+use crate::engine::summary::{RunSummary, SUMMARY_FILE};
+use crate::progress::Progress;
+use crate::report::render_report;
+
+pub use domains_table::{DOMAINS_FILE, write_domain_tables};
+
+pub const REPORT_FILE: &str = "report.html";
+
+/// Where a finished run put things, and which steps were reused from cache.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub summary: RunSummary,
+    pub report_path: PathBuf,
+    pub summary_path: PathBuf,
+    pub shards_dir: PathBuf,
+    pub mixture_path: PathBuf,
+    /// Names of the steps whose cached results were reused.
+    pub cached: Vec<String>,
+}
+
+/// Runs `config` (loaded from `config_path`, named in errors) and writes its summary,
+/// domain tables and report.
+pub async fn run_pipeline(
+    config: &PipelineConfig,
+    config_path: &Path,
+    progress: &dyn Progress,
+) -> Result<RunOutcome> {
+    let EngineRun {
+        mut summary,
+        finished,
+        shards_dir,
+        mixture_path,
+        cached,
+    } = run_engine(config, config_path, progress).await?;
+    summary.dedup_accuracy = score_near_duplicates(config, &summary, &finished)?;
+    let out_dir = &config.pipeline.out_dir;
+    let summary_json = summary.to_json();
+    write_atomic(
+        &config.pipeline.work_dir.join(SUMMARY_FILE),
+        summary_json.as_bytes(),
+    )?;
+    let summary_path = out_dir.join(SUMMARY_FILE);
+    write_atomic(&summary_path, summary_json.as_bytes())?;
+    write_domain_tables(&summary, &config.output.domain_column, out_dir)?;
+    let report_path = out_dir.join(REPORT_FILE);
+    write_output(&report_path, &render_report(&summary))?;
+    Ok(RunOutcome {
+        summary,
+        report_path,
+        summary_path,
+        shards_dir,
+        mixture_path,
+        cached,
+    })
+}
+
+/// `blend report`: rebuilds `report.html` from a finished run's `run_summary.json` (`dir` is
+/// a work or output folder, or the file) into `out` (default: beside the summary).
+pub fn rebuild_report(dir: &Path, out: Option<PathBuf>) -> Result<PathBuf> {
+    let summary = RunSummary::read(dir)?;
+    let out = out.unwrap_or_else(|| {
+        let folder = if dir.is_file() {
+            dir.parent().map(PathBuf::from).unwrap_or_default()
+        } else {
+            dir.to_path_buf()
+        };
+        folder.join(REPORT_FILE)
+    });
+    write_output(&out, &render_report(&summary))?;
+    Ok(out)
+}
+
+/// `run_pipeline` on a new multi-threaded tokio runtime.
+pub fn run_pipeline_blocking(
+    config: &PipelineConfig,
+    config_path: &Path,
+    progress: &dyn Progress,
+) -> Result<RunOutcome> {
+    new_runtime()?.block_on(run_pipeline(config, config_path, progress))
+}
+
+/// Precision/recall of every `dedup.minhash` stage when the input is the synthetic corpus.
+fn score_near_duplicates(
+    config: &PipelineConfig,
+    summary: &RunSummary,
+    finished: &HashMap<String, (PathBuf, StageManifest)>,
+) -> Result<BTreeMap<String, NearDupAccuracy>> {
+    let mut scores = BTreeMap::new();
+    let Some(truth) = synthetic_ground_truth(&config.inputs) else {
+        return Ok(scores);
+    };
+    for stage in &summary.stages {
+        if stage.operator != MinHashDedup::NAME {
+            continue;
+        }
+        let (dir, manifest) = &finished[&stage.name];
+        scores.insert(
+            stage.name.clone(),
+            stage_accuracy(&truth, dir, &manifest.parts)?,
+        );
+    }
+    Ok(scores)
+}

@@ -1,0 +1,188 @@
+//! The proxies' token streams, `out/proxy-data/`: the tokenizer (the configured one, or a
+//! byte-level BPE trained on a seeded sample of the inputs), then every document's tokens in
+//! its domain's train or valid stream (held out by a seeded hash of its id). Reused while
+//! its key ([`ProxyDataKey`]: the input files, the tokenizer, the split) is unchanged.
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::DataType;
+use blend_datasets::files::sha256_file;
+use blend_datasets::read::{CorpusReader, InputSpec, ReadOptions};
+use blend_datasets::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
+use blend_kernels::SeededRng;
+use blend_operators::operator::{column_names, string_column};
+use blend_proxy_train::{ProxyDataManifest, ProxyDataWriter};
+use serde::Serialize;
+
+use super::{PROXY_DATA_DIR, ProxySearchRequest};
+use crate::engine::cache::{CacheKey, FileFingerprint};
+use crate::engine::config::TokenizerConfig;
+use crate::engine::encode::encode_documents;
+use crate::engine::read::for_each_batch;
+use crate::engine::tokenizer::{LoadedTokenizer, TOKENIZER_FILE, load_tokenizer, train_bpe};
+use crate::progress::Progress;
+use crate::{BLEND_VERSION, PipelineError, Result};
+
+/// What the proxy token streams depend on.
+#[derive(Debug, Serialize)]
+struct ProxyDataKey<'a> {
+    blend: &'a str,
+    files: Vec<FileFingerprint>,
+    inputs: &'a [InputSpec],
+    domain_column: &'a str,
+    tokenizer: &'a TokenizerConfig,
+    tokenizer_sha256: String,
+    valid_fraction: f64,
+    seed: u64,
+}
+
+/// Writes (or reuses) `out/proxy-data`: the tokenizer, then every document's tokens in its
+/// domain's train or valid stream.
+pub(super) fn prepare_proxy_data(
+    request: &ProxySearchRequest,
+    progress: &dyn Progress,
+) -> Result<(ProxyDataManifest, bool)> {
+    let reader = CorpusReader::open(&request.inputs, ReadOptions::default())?;
+    let key = CacheKey::new(&ProxyDataKey {
+        blend: BLEND_VERSION,
+        files: reader
+            .files()
+            .iter()
+            .map(|file| FileFingerprint::of(&file.path))
+            .collect::<Result<_>>()?,
+        inputs: &request.inputs,
+        domain_column: &request.domain_column,
+        tokenizer: &request.tokenizer,
+        tokenizer_sha256: match &request.tokenizer.path {
+            Some(path) => sha256_file(path)?,
+            None => String::new(),
+        },
+        valid_fraction: request.valid_fraction,
+        seed: request.seed,
+    });
+    let dir = request.out_dir.join(PROXY_DATA_DIR);
+    if let Ok(manifest) = ProxyDataManifest::read(&dir)
+        && manifest.key == key.hash()
+    {
+        tracing::info!("reusing the proxy token streams in {}", dir.display());
+        return Ok((manifest, true));
+    }
+    let tokenizer = proxy_tokenizer(request, &reader, progress)?;
+    let mut writer = ProxyDataWriter::create(&dir, tokenizer.info.clone(), key.hash().to_string())?;
+    let bar = progress.start("tokenize", None, "docs");
+    let mut write_batch = |batch: &RecordBatch| -> Result<()> {
+        let texts = string_values(batch, TEXT_COLUMN)?;
+        let ids = string_values(batch, ID_COLUMN)?;
+        let domains = domain_values(batch, &request.domain_column)?;
+        let text_refs: Vec<&str> = (0..texts.len())
+            .map(|i| if texts.is_null(i) { "" } else { texts.value(i) })
+            .collect();
+        let tokens = encode_documents(&tokenizer, &text_refs, tokenizer.info.eos_id)?;
+        for (row, tokens) in tokens.iter().enumerate() {
+            let domain = if domains.is_null(row) {
+                "unknown"
+            } else {
+                domains.value(row)
+            };
+            let valid = is_valid_document(ids.value(row), request.seed, request.valid_fraction);
+            writer.add(domain, valid, tokens)?;
+        }
+        bar.advance(batch.num_rows() as u64);
+        Ok(())
+    };
+    for_each_batch(&reader, &mut |batch| write_batch(batch))?;
+    let manifest = writer.finish()?;
+    bar.finish(&format!("{} domains", manifest.domains.len()));
+    Ok((manifest, false))
+}
+
+/// The domain of each row: `domain_column`, or `source` when that is `domain` and absent.
+fn domain_values(batch: &RecordBatch, domain_column: &str) -> Result<StringArray> {
+    let column = batch.column_by_name(domain_column).or_else(|| {
+        (domain_column == "domain")
+            .then(|| batch.column_by_name(SOURCE_COLUMN))
+            .flatten()
+    });
+    let column = column.ok_or_else(|| {
+        PipelineError::column(
+            "the inputs",
+            domain_column,
+            format!(
+                "is missing (they have: {}); pass --domain-column",
+                column_names(batch)
+            ),
+        )
+    })?;
+    let cast = arrow::compute::cast(column, &DataType::Utf8)
+        .map_err(|e| PipelineError::column("the inputs", domain_column, e.to_string()))?;
+    Ok(cast
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8")
+        .clone())
+}
+
+fn string_values(batch: &RecordBatch, name: &str) -> Result<StringArray> {
+    string_column("search", batch, name).map_err(|e| PipelineError::operator("search", e))
+}
+
+/// Whether the document `id` is held out.
+pub(super) fn is_valid_document(id: &str, seed: u64, fraction: f64) -> bool {
+    SeededRng::for_stream(seed, &format!("proxy/split/{id}")).next_f64() < fraction
+}
+
+/// The configured tokenizer, or a byte-level BPE trained on a seeded sample of the inputs
+/// (`tokenizer.json` in the output folder).
+fn proxy_tokenizer(
+    request: &ProxySearchRequest,
+    reader: &CorpusReader,
+    progress: &dyn Progress,
+) -> Result<LoadedTokenizer> {
+    let config = &request.tokenizer;
+    if let Some(path) = &config.path {
+        return load_tokenizer(path, &config.eos_token, None);
+    }
+    let task = progress.start("train tokenizer", None, "docs");
+    let mut total_bytes = 0u64;
+    reader.read(&mut |batch| {
+        if let Some(texts) = batch
+            .column_by_name(TEXT_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        {
+            total_bytes += texts.iter().flatten().map(|t| t.len() as u64).sum::<u64>();
+        }
+        Ok(())
+    })?;
+    let keep = (config.train_sample_bytes as f64 / total_bytes.max(1) as f64).min(1.0);
+    let mut rng = SeededRng::for_stream(request.seed, "proxy/tokenizer-sample");
+    let mut sample = Vec::new();
+    reader.read(&mut |batch| {
+        if let Some(texts) = batch
+            .column_by_name(TEXT_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        {
+            for text in texts.iter().flatten() {
+                if rng.bernoulli(keep) {
+                    sample.push(text.to_string());
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if sample.is_empty() {
+        return Err(PipelineError::Tokenizer(
+            "the inputs hold no text to train a tokenizer on".into(),
+        ));
+    }
+    let path = request.out_dir.join(TOKENIZER_FILE);
+    tracing::info!(
+        "training a {}-token BPE on {} documents for the proxies",
+        config.vocab_size,
+        sample.len()
+    );
+    train_bpe(&sample, config, &path)?;
+    task.finish(&format!("{} documents", sample.len()));
+    let name = format!("blend-proxy-bpe-{}", config.vocab_size);
+    let mut loaded = load_tokenizer(&path, &config.eos_token, Some(name))?;
+    loaded.trained = true;
+    Ok(loaded)
+}

@@ -1,0 +1,105 @@
+//! The proxy runs of a search as they are kept: each finished run as `runs/run_NNNNN.json`
+//! (written the moment it finishes, so a killed search trains only what is missing), the
+//! settings they were made with in `search.json`, and all of them as one experiment table
+//! (`runs.csv`, readable by `blend mix`).
+
+use std::path::{Path, PathBuf};
+
+use blend_datasets::files::write_atomic;
+use blend_mixers::ExperimentTable;
+use blend_proxy_train::{ProxyOutcome, TrainSettings};
+use serde::{Deserialize, Serialize};
+
+use super::{LOSS_PREFIX, MEAN_LOSS, ProxySearchRequest, SEARCH_STATE};
+use crate::{PipelineError, Result};
+
+/// One finished proxy run, as saved under `runs/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRun {
+    pub run: usize,
+    pub domains: Vec<String>,
+    pub weights: Vec<f64>,
+    pub outcome: ProxyOutcome,
+}
+
+/// The settings a recorded run must share to be reused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct SearchState {
+    pub blend: String,
+    pub data_key: String,
+    pub domains: Vec<String>,
+    pub settings: TrainSettings,
+}
+
+/// The runs as a one-table experiment: weights, then `valid_loss`, `loss/<domain>`…,
+/// first and last training loss and tokens (no timings: same runs, same bytes).
+pub fn runs_table(domains: &[String], runs: &[RecordedRun]) -> ExperimentTable {
+    let mut metric_names = vec![MEAN_LOSS.to_string()];
+    metric_names.extend(domains.iter().map(|d| format!("{LOSS_PREFIX}{d}")));
+    metric_names.extend(["train_loss_first", "train_loss_last", "tokens"].map(String::from));
+    let mut metrics = vec![Vec::with_capacity(runs.len()); metric_names.len()];
+    for run in runs {
+        let o = &run.outcome;
+        let mut row = vec![o.mean_valid_loss()];
+        row.extend(&o.valid_loss);
+        row.extend([
+            f64::from(o.first_train_loss()),
+            f64::from(o.last_train_loss()),
+            o.tokens as f64,
+        ]);
+        for (column, value) in metrics.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    ExperimentTable {
+        run_ids: runs.iter().map(|r| r.run.to_string()).collect(),
+        domains: domains.to_vec(),
+        weights: runs.iter().flat_map(|r| r.weights.clone()).collect(),
+        metric_names,
+        metrics,
+        origin: "blend search".into(),
+    }
+}
+
+/// Recorded runs made with `state`'s settings. A state file with other settings is an
+/// error unless the request says to restart (then the old runs are removed).
+pub(super) fn load_recorded_runs(
+    request: &ProxySearchRequest,
+    state: &SearchState,
+    runs_dir: &Path,
+) -> Result<Vec<RecordedRun>> {
+    let state_path = request.out_dir.join(SEARCH_STATE);
+    let state_json = serde_json::to_string_pretty(state).expect("state serializes");
+    if let Ok(previous) = std::fs::read_to_string(&state_path) {
+        let same = serde_json::from_str::<SearchState>(&previous).is_ok_and(|p| p == *state);
+        if !same {
+            if !request.restart {
+                return Err(PipelineError::RunsFromOtherSettings {
+                    dir: request.out_dir.clone(),
+                    state: state_path,
+                });
+            }
+            if runs_dir.exists() {
+                std::fs::remove_dir_all(runs_dir).map_err(|e| PipelineError::io(runs_dir, e))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(runs_dir).map_err(|e| PipelineError::io(runs_dir, e))?;
+    write_atomic(&state_path, state_json.as_bytes())?;
+    let mut runs = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(runs_dir)
+        .map_err(|e| PipelineError::io(runs_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
+        match serde_json::from_str::<RecordedRun>(&text) {
+            Ok(run) if run.domains == state.domains => runs.push(run),
+            Ok(_) => tracing::warn!("{}: other domains; ignored", path.display()),
+            Err(e) => tracing::warn!("{}: unreadable ({e}); it will be retrained", path.display()),
+        }
+    }
+    Ok(runs)
+}
