@@ -50,4 +50,4 @@ done
   --max-bytes "$SAMPLE_BYTES" --report "$OUT/real_tokenizers.html" --quiet | tee "$OUT/real_tokenizers.txt"
 
 echo "== 3. LP solvers on one inference =="
-cargo bench -p blend-operators --bench bpe_lp --quiet -- "$INFER_MERGES" 1048576 | tee "$OUT/lp_solvers.txt"
+cargo bench -p blend-mixers --bench bpe_lp --quiet -- "$INFER_MERGES" 1048576 | tee "$OUT/lp_solvers.txt"

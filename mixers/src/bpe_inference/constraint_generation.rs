@@ -165,6 +165,8 @@ struct WalkResult {
 }
 
 impl WalkState<'_> {
+    /// Walks the first `merges` merges, comparing each merge's mixed count with the pairs
+    /// that beat it, until `constraints_per_round` new constraints are found.
     fn walk(
         &self,
         merges: usize,
@@ -172,28 +174,8 @@ impl WalkState<'_> {
         options: &InferenceOptions,
     ) -> WalkResult {
         let categories = self.logs.len();
-        let mut current: Vec<Vec<u64>> = self
-            .logs
-            .iter()
-            .map(|c| {
-                let mut counts = vec![0u64; c.log.pair_keys.len()];
-                for &(id, count) in &c.log.initial {
-                    counts[id as usize] = count;
-                }
-                counts
-            })
-            .collect();
-        let mut priority = vec![0.0f64; self.index.pairs];
-        for (i, counts) in current.iter().enumerate() {
-            for (local, &count) in counts.iter().enumerate() {
-                if count > 0 {
-                    priority[self.index.to_global[i][local] as usize] += self.mix[i] * count as f64;
-                }
-            }
-        }
-        for (pair, slack) in priority.iter_mut().zip(self.pair_slack) {
-            *pair -= slack;
-        }
+        let mut current = self.initial_counts();
+        let mut priority = self.initial_priorities(&current);
         let mut heap: BinaryHeap<HeapEntry> = priority
             .iter()
             .enumerate()
@@ -203,65 +185,27 @@ impl WalkState<'_> {
                 pair: pair as u32,
             })
             .collect();
-        let count_of = |current: &[Vec<u64>], i: usize, pair: u32| -> u64 {
-            let local = self.index.to_local[i][pair as usize];
-            if local == ABSENT {
-                0
-            } else {
-                current[i][local as usize]
-            }
-        };
         let mut new_constraints = Vec::new();
         let mut missing = 0;
-        let mut popped = Vec::new();
-        let mut candidates = Vec::new();
         for t in 0..merges {
             let merge_pair = self.index.merge_pairs[t];
             let merge_counts: Vec<u64> = if merge_pair == ABSENT {
                 vec![0; categories]
             } else {
                 (0..categories)
-                    .map(|i| count_of(&current, i, merge_pair))
+                    .map(|i| self.count_of(&current, i, merge_pair))
                     .collect()
             };
             if merge_counts.iter().all(|&c| c == 0) {
                 missing += 1;
             } else {
-                let merge_priority: f64 = merge_counts
-                    .iter()
-                    .zip(&self.mix)
-                    .map(|(&c, m)| c as f64 * m)
-                    .sum();
-                let cutoff =
-                    merge_priority + self.merge_slack[t] + 1e-9 * merge_priority.abs().max(1.0);
-                popped.clear();
-                candidates.clear();
-                while let Some(&top) = heap.peek() {
-                    if top.priority != priority[top.pair as usize] {
-                        heap.pop(); // stale
-                        continue;
-                    }
-                    if top.priority <= cutoff {
-                        break;
-                    }
-                    heap.pop();
-                    popped.push(top);
-                    if top.pair != merge_pair
-                        && !candidates.contains(&top.pair)
-                        && !known.contains(&(t as u32, top.pair))
-                    {
-                        candidates.push(top.pair);
-                        if candidates.len() >= options.competitors_per_merge {
-                            break;
-                        }
-                    }
-                }
-                heap.extend(popped.iter().copied());
-                for &pair in &candidates {
+                let beating =
+                    self.pairs_beating(t, &merge_counts, &priority, &mut heap, known, options);
+                for pair in beating {
                     known.insert((t as u32, pair));
                     let coefficients = (0..categories)
                         .map(|i| {
-                            (merge_counts[i] as f64 - count_of(&current, i, pair) as f64)
+                            (merge_counts[i] as f64 - self.count_of(&current, i, pair) as f64)
                                 * self.scale[i]
                         })
                         .collect();
@@ -275,26 +219,123 @@ impl WalkState<'_> {
             if new_constraints.len() >= options.constraints_per_round {
                 break;
             }
-            let mut changed = Vec::new();
-            for (i, category) in self.logs.iter().enumerate() {
-                for &(local, after) in category.log.changes_of(t) {
-                    let before = std::mem::replace(&mut current[i][local as usize], after);
-                    let g = self.index.to_global[i][local as usize];
-                    priority[g as usize] += self.mix[i] * (after as f64 - before as f64);
-                    changed.push(g);
-                }
-            }
-            changed.sort_unstable();
-            changed.dedup();
-            heap.extend(changed.into_iter().map(|pair| HeapEntry {
-                priority: priority[pair as usize],
-                pair,
-            }));
+            self.apply_merge(t, &mut current, &mut priority, &mut heap);
         }
         WalkResult {
             new_constraints,
             missing,
         }
+    }
+
+    /// Each category's pair counts before the first merge, by local pair id.
+    fn initial_counts(&self) -> Vec<Vec<u64>> {
+        self.logs
+            .iter()
+            .map(|c| {
+                let mut counts = vec![0u64; c.log.pair_keys.len()];
+                for &(id, count) in &c.log.initial {
+                    counts[id as usize] = count;
+                }
+                counts
+            })
+            .collect()
+    }
+
+    /// Each global pair's mixed count under the current weights, less its slack.
+    fn initial_priorities(&self, current: &[Vec<u64>]) -> Vec<f64> {
+        let mut priority = vec![0.0f64; self.index.pairs];
+        for (i, counts) in current.iter().enumerate() {
+            for (local, &count) in counts.iter().enumerate() {
+                if count > 0 {
+                    priority[self.index.to_global[i][local] as usize] += self.mix[i] * count as f64;
+                }
+            }
+        }
+        for (pair, slack) in priority.iter_mut().zip(self.pair_slack) {
+            *pair -= slack;
+        }
+        priority
+    }
+
+    /// Category `i`'s count of global `pair` now.
+    fn count_of(&self, current: &[Vec<u64>], i: usize, pair: u32) -> u64 {
+        let local = self.index.to_local[i][pair as usize];
+        if local == ABSENT {
+            0
+        } else {
+            current[i][local as usize]
+        }
+    }
+
+    /// Up to `competitors_per_merge` pairs, not yet constrained against merge `t`, whose
+    /// mixed count beats the merge's (with its slack); the heap is left as it was, minus
+    /// stale entries.
+    fn pairs_beating(
+        &self,
+        t: usize,
+        merge_counts: &[u64],
+        priority: &[f64],
+        heap: &mut BinaryHeap<HeapEntry>,
+        known: &HashSet<(u32, u32)>,
+        options: &InferenceOptions,
+    ) -> Vec<u32> {
+        let merge_pair = self.index.merge_pairs[t];
+        let merge_priority: f64 = merge_counts
+            .iter()
+            .zip(&self.mix)
+            .map(|(&c, m)| c as f64 * m)
+            .sum();
+        let cutoff = merge_priority + self.merge_slack[t] + 1e-9 * merge_priority.abs().max(1.0);
+        let mut popped = Vec::new();
+        let mut candidates = Vec::new();
+        while let Some(&top) = heap.peek() {
+            if top.priority != priority[top.pair as usize] {
+                heap.pop(); // stale
+                continue;
+            }
+            if top.priority <= cutoff {
+                break;
+            }
+            heap.pop();
+            popped.push(top);
+            if top.pair != merge_pair
+                && !candidates.contains(&top.pair)
+                && !known.contains(&(t as u32, top.pair))
+            {
+                candidates.push(top.pair);
+                if candidates.len() >= options.competitors_per_merge {
+                    break;
+                }
+            }
+        }
+        heap.extend(popped);
+        candidates
+    }
+
+    /// Applies merge `t`'s count changes in every category to the counts, the priorities
+    /// and the heap.
+    fn apply_merge(
+        &self,
+        t: usize,
+        current: &mut [Vec<u64>],
+        priority: &mut [f64],
+        heap: &mut BinaryHeap<HeapEntry>,
+    ) {
+        let mut changed = Vec::new();
+        for (i, category) in self.logs.iter().enumerate() {
+            for &(local, after) in category.log.changes_of(t) {
+                let before = std::mem::replace(&mut current[i][local as usize], after);
+                let g = self.index.to_global[i][local as usize];
+                priority[g as usize] += self.mix[i] * (after as f64 - before as f64);
+                changed.push(g);
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        heap.extend(changed.into_iter().map(|pair| HeapEntry {
+            priority: priority[pair as usize],
+            pair,
+        }));
     }
 }
 
@@ -339,6 +380,72 @@ impl PooledConstraint {
     }
 }
 
+/// Every category has text and a replay of at least `merges` merges.
+fn check_logs(logs: &[CategoryLog], merges: usize) -> Result<()> {
+    if logs.is_empty() {
+        return Err(MixerError::NoCategories);
+    }
+    for category in logs {
+        if category.bytes == 0 {
+            return Err(MixerError::EmptyCategory {
+                category: category.name.clone(),
+            });
+        }
+        if category.log.merges() < merges {
+            return Err(MixerError::ShortReplay {
+                category: category.name.clone(),
+                replayed: category.log.merges(),
+                merges,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Brings back every set-aside constraint the current solution violates; returns how many.
+fn reactivate_violated(
+    pool: &mut [PooledConstraint],
+    weights: &[f64],
+    merge_slack: &[f64],
+    pair_slack: &[f64],
+) -> usize {
+    let mut reactivated = 0;
+    for pooled in pool.iter_mut().filter(|p| !p.active) {
+        if pooled.residual(weights, merge_slack, pair_slack) < -pooled.tolerance {
+            pooled.active = true;
+            reactivated += 1;
+        }
+    }
+    reactivated
+}
+
+/// Sets aside the active constraints with clear room at the solution (each at most
+/// `MAX_SET_ASIDE` times, so nothing cycles).
+fn set_aside_slack(
+    pool: &mut [PooledConstraint],
+    weights: &[f64],
+    merge_slack: &[f64],
+    pair_slack: &[f64],
+) {
+    for pooled in pool
+        .iter_mut()
+        .filter(|p| p.active && p.set_aside < MAX_SET_ASIDE)
+    {
+        if pooled.residual(weights, merge_slack, pair_slack) > SET_ASIDE_ROOM * pooled.tolerance {
+            pooled.active = false;
+            pooled.set_aside += 1;
+        }
+    }
+}
+
+/// Writes sparse `(index, value)` slacks into `dense`, zero elsewhere.
+fn scatter(sparse: &[(u32, f64)], dense: &mut [f64]) {
+    dense.fill(0.0);
+    for &(index, value) in sparse {
+        dense[index as usize] = value;
+    }
+}
+
 /// Solves the program over the active constraints for this many categories.
 pub type LpSolver = fn(usize, &[&PairConstraint]) -> Result<SlackSolution>;
 
@@ -362,23 +469,7 @@ pub fn infer_weights_with(
     solve: LpSolver,
 ) -> Result<MixtureEstimate> {
     let started = Instant::now();
-    if logs.is_empty() {
-        return Err(MixerError::NoCategories);
-    }
-    for category in logs {
-        if category.bytes == 0 {
-            return Err(MixerError::EmptyCategory {
-                category: category.name.clone(),
-            });
-        }
-        if category.log.merges() < merges.len() {
-            return Err(MixerError::ShortReplay {
-                category: category.name.clone(),
-                replayed: category.log.merges(),
-                merges: merges.len(),
-            });
-        }
-    }
+    check_logs(logs, merges.len())?;
     let categories = logs.len();
     let index = PairIndex::new(logs, merges);
     let scale: Vec<f64> = logs.iter().map(|c| PER_BYTES / c.bytes as f64).collect();
@@ -401,13 +492,8 @@ pub fn infer_weights_with(
     let mut merge_slack = vec![0.0; merges.len()];
     let mut pair_slack = vec![0.0; index.pairs];
     let missing = loop {
-        let mut reactivated = 0;
-        for pooled in pool.iter_mut().filter(|p| !p.active) {
-            if pooled.residual(&solution.weights, &merge_slack, &pair_slack) < -pooled.tolerance {
-                pooled.active = true;
-                reactivated += 1;
-            }
-        }
+        let reactivated =
+            reactivate_violated(&mut pool, &solution.weights, &merge_slack, &pair_slack);
         let state = WalkState {
             logs,
             index: &index,
@@ -452,25 +538,9 @@ pub fn infer_weights_with(
             solve_seconds = solve_started.elapsed().as_secs_f64(),
             "bpe inference LP round"
         );
-        merge_slack.fill(0.0);
-        for &(t, v) in &solution.merge_slacks {
-            merge_slack[t as usize] = v;
-        }
-        pair_slack.fill(0.0);
-        for &(pair, v) in &solution.pair_slacks {
-            pair_slack[pair as usize] = v;
-        }
-        for pooled in pool
-            .iter_mut()
-            .filter(|p| p.active && p.set_aside < MAX_SET_ASIDE)
-        {
-            if pooled.residual(&solution.weights, &merge_slack, &pair_slack)
-                > SET_ASIDE_ROOM * pooled.tolerance
-            {
-                pooled.active = false;
-                pooled.set_aside += 1;
-            }
-        }
+        scatter(&solution.merge_slacks, &mut merge_slack);
+        scatter(&solution.pair_slacks, &mut pair_slack);
+        set_aside_slack(&mut pool, &solution.weights, &merge_slack, &pair_slack);
         progress(rounds, pool.len());
     };
     let constraints = pool.len();

@@ -190,6 +190,17 @@ struct Collected {
     reference_missing: bool,
 }
 
+/// What k-means found: each document's fine cluster, the centroids (row-major, `dim` each),
+/// documents per cluster.
+#[derive(Debug, Default)]
+struct FineClusters {
+    assignments: Vec<u32>,
+    centroids: Vec<f32>,
+    sizes: Vec<u64>,
+    inertia: f64,
+    iterations: usize,
+}
+
 /// Clustering results, from the end of pass 1 on.
 #[derive(Debug)]
 struct Assigned {
@@ -320,6 +331,7 @@ impl Cluster {
         Ok(())
     }
 
+    /// End of pass 1: fine clusters by k-means, pruned by quality, merged into domains.
     fn assign(&mut self) -> Result<()> {
         let collected = std::mem::take(&mut self.collected);
         let n = self.position;
@@ -331,65 +343,136 @@ impl Cluster {
                 problem: "holds a NaN or infinite value".into(),
             });
         }
-        // At most one cluster per document (none without documents).
+        let fit = self.fine_clusters(&collected.embeddings, n, dim)?;
+        let k = fit.sizes.len();
+        let fine_quality = self.fine_quality(&fit, &collected.quality);
+        let kept: Vec<usize> = (0..k)
+            .filter(|&c| fine_quality[c].is_none_or(|q| q >= self.params.min_quality))
+            .collect();
+        let (fine_domain, domains) = self.merge_kept(&fit, &kept, dim);
+        let xy = pca_2d(
+            &fit.centroids,
+            dim,
+            &fit.sizes.iter().map(|&s| s as f64).collect::<Vec<_>>(),
+        );
+        let fine_rows: Vec<FineClusterRow> = (0..k)
+            .map(|c| FineClusterRow {
+                cluster: c as u32,
+                docs: fit.sizes[c],
+                domain: Self::domain_name(fine_domain[c]),
+                mean_quality: fine_quality[c],
+                x: xy[c].0,
+                y: xy[c].1,
+            })
+            .collect();
+        let pruned_docs: u64 = (0..k)
+            .filter(|&c| fine_domain[c].is_none())
+            .map(|c| fit.sizes[c])
+            .sum();
+        let agreement =
+            self.reference_agreement(&collected, &fit.assignments, &fine_domain, domains);
+        let summary = ClusterSummary {
+            domain_column: self.params.domain_column.clone(),
+            linkage: self.params.linkage,
+            documents: n as u64,
+            dim,
+            fine_clusters: k,
+            inertia: fit.inertia,
+            iterations: fit.iterations,
+            quality_column: self.params.quality_column.clone(),
+            min_quality: self.params.min_quality,
+            pruned_clusters: k - kept.len(),
+            pruned_docs,
+            domains: Vec::new(),
+            fine: fine_rows,
+            agreement,
+        };
+        self.assigned = Some(Assigned {
+            fine: fit.assignments,
+            fine_domain,
+            domains,
+            summary,
+            terms: DistinctiveTerms::new(domains + 1, self.params.label_sample_docs),
+            totals: vec![[0; 3]; domains + 1],
+        });
+        Ok(())
+    }
+
+    /// k-means of the `n` embeddings into at most one cluster per document (none without
+    /// documents), mini-batched above `MINI_BATCH_ABOVE` documents.
+    fn fine_clusters(&self, embeddings: &[f32], n: usize, dim: usize) -> Result<FineClusters> {
         let k = self
             .params
             .fine_clusters
             .unwrap_or_else(|| (n / 50).clamp(2, 1000))
             .min(n);
-        let (fine, centroids, inertia, iterations) = if n == 0 {
-            (Vec::new(), Vec::new(), 0.0, 0)
-        } else {
-            let mut config = KMeansConfig::new(k, self.seed);
-            config.max_iterations = self.params.max_iterations;
-            config.mini_batch = self
-                .params
+        if n == 0 {
+            return Ok(FineClusters {
+                sizes: vec![0; k],
+                ..FineClusters::default()
+            });
+        }
+        let mut config = KMeansConfig::new(k, self.seed);
+        config.max_iterations = self.params.max_iterations;
+        config.mini_batch = self
+            .params
+            .mini_batch
+            .or((n > MINI_BATCH_ABOVE).then_some(DEFAULT_MINI_BATCH));
+        tracing::info!(
+            "{}: k-means of {n} documents × {dim} values into {k} clusters{}",
+            Self::NAME,
+            config
                 .mini_batch
-                .or((n > MINI_BATCH_ABOVE).then_some(DEFAULT_MINI_BATCH));
-            tracing::info!(
-                "{}: k-means of {n} documents × {dim} values into {k} clusters{}",
-                Self::NAME,
-                config
-                    .mini_batch
-                    .map(|b| format!(" (mini-batches of {b})"))
-                    .unwrap_or_default()
-            );
-            let result = kmeans(&collected.embeddings, dim, &config)
-                .map_err(|e| OperatorError::invalid(Self::NAME, e))?;
-            (
-                result.assignments,
-                result.centroids,
-                result.inertia,
-                result.iterations,
-            )
-        };
+                .map(|b| format!(" (mini-batches of {b})"))
+                .unwrap_or_default()
+        );
+        let result =
+            kmeans(embeddings, dim, &config).map_err(|e| OperatorError::invalid(Self::NAME, e))?;
         let mut sizes = vec![0u64; k];
-        for &c in &fine {
+        for &c in &result.assignments {
             sizes[c as usize] += 1;
         }
-        // Mean quality per fine cluster (documents without a score do not count).
-        let fine_quality: Vec<Option<f64>> = if self.params.quality_column.is_some() {
-            let mut sums = vec![(0f64, 0u64); k];
-            for (&c, &q) in fine.iter().zip(&collected.quality) {
-                if q.is_finite() {
-                    sums[c as usize].0 += q;
-                    sums[c as usize].1 += 1;
-                }
+        Ok(FineClusters {
+            assignments: result.assignments,
+            centroids: result.centroids,
+            sizes,
+            inertia: result.inertia,
+            iterations: result.iterations,
+        })
+    }
+
+    /// Mean quality per fine cluster (documents without a score do not count); `None`
+    /// everywhere without a quality column.
+    fn fine_quality(&self, fit: &FineClusters, quality: &[f64]) -> Vec<Option<f64>> {
+        let k = fit.sizes.len();
+        if self.params.quality_column.is_none() {
+            return vec![None; k];
+        }
+        let mut sums = vec![(0f64, 0u64); k];
+        for (&c, &q) in fit.assignments.iter().zip(quality) {
+            if q.is_finite() {
+                sums[c as usize].0 += q;
+                sums[c as usize].1 += 1;
             }
-            sums.iter()
-                .map(|&(s, c)| (c > 0).then(|| s / c as f64))
-                .collect()
-        } else {
-            vec![None; k]
-        };
-        let kept: Vec<usize> = (0..k)
-            .filter(|&c| fine_quality[c].is_none_or(|q| q >= self.params.min_quality))
-            .collect();
+        }
+        sums.iter()
+            .map(|&(s, c)| (c > 0).then(|| s / c as f64))
+            .collect()
+    }
+
+    /// Merges the `kept` fine clusters' centroids into at most `domains` groups: each fine
+    /// cluster's domain (`None` when pruned) and the number of domains.
+    fn merge_kept(
+        &self,
+        fit: &FineClusters,
+        kept: &[usize],
+        dim: usize,
+    ) -> (Vec<Option<u32>>, usize) {
         let kept_centroids: Vec<f32> = kept
             .iter()
-            .flat_map(|&c| centroids[c * dim..(c + 1) * dim].iter().copied())
+            .flat_map(|&c| fit.centroids[c * dim..(c + 1) * dim].iter().copied())
             .collect();
-        let kept_sizes: Vec<u64> = kept.iter().map(|&c| sizes[c]).collect();
+        let kept_sizes: Vec<u64> = kept.iter().map(|&c| fit.sizes[c]).collect();
         let groups = if kept.is_empty() {
             Vec::new()
         } else {
@@ -402,66 +485,33 @@ impl Cluster {
             )
         };
         let domains = groups.iter().map(|&g| g as usize + 1).max().unwrap_or(0);
-        let mut fine_domain = vec![None; k];
+        let mut fine_domain = vec![None; fit.sizes.len()];
         for (&c, &g) in kept.iter().zip(&groups) {
             fine_domain[c] = Some(g);
         }
-        let xy = pca_2d(
-            &centroids,
-            dim,
-            &sizes.iter().map(|&s| s as f64).collect::<Vec<_>>(),
-        );
-        let fine_rows: Vec<FineClusterRow> = (0..k)
-            .map(|c| FineClusterRow {
-                cluster: c as u32,
-                docs: sizes[c],
-                domain: Self::domain_name(fine_domain[c]),
-                mean_quality: fine_quality[c],
-                x: xy[c].0,
-                y: xy[c].1,
-            })
-            .collect();
-        let pruned_docs: u64 = (0..k)
-            .filter(|&c| fine_domain[c].is_none())
-            .map(|c| sizes[c])
-            .sum();
+        (fine_domain, domains)
+    }
+
+    /// Purity, NMI and ARI of the fine clusters and the domains against the reference
+    /// column, when there is one and every document had a value.
+    fn reference_agreement(
+        &self,
+        collected: &Collected,
+        fine: &[u32],
+        fine_domain: &[Option<u32>],
+        domains: usize,
+    ) -> Option<ReferenceAgreement> {
+        let column = self.params.reference_column.as_ref()?;
+        if collected.reference_missing || fine.is_empty() {
+            return None;
+        }
         let slot = |c: u32| fine_domain[c as usize].map_or(domains as u32, |d| d);
-        let agreement = match (&self.params.reference_column, collected.reference_missing) {
-            (Some(column), false) if n > 0 => {
-                let domain_of: Vec<u32> = fine.iter().map(|&c| slot(c)).collect();
-                Some(ReferenceAgreement {
-                    column: column.clone(),
-                    fine: agreement(&fine, &collected.reference),
-                    domains: agreement(&domain_of, &collected.reference),
-                })
-            }
-            _ => None,
-        };
-        let summary = ClusterSummary {
-            domain_column: self.params.domain_column.clone(),
-            linkage: self.params.linkage,
-            documents: n as u64,
-            dim,
-            fine_clusters: k,
-            inertia,
-            iterations,
-            quality_column: self.params.quality_column.clone(),
-            min_quality: self.params.min_quality,
-            pruned_clusters: k - kept.len(),
-            pruned_docs,
-            domains: Vec::new(),
-            fine: fine_rows,
-            agreement,
-        };
-        self.assigned = Some(Assigned {
-            fine,
-            fine_domain,
-            domains,
-            summary,
-            terms: DistinctiveTerms::new(domains + 1, self.params.label_sample_docs),
-            totals: vec![[0; 3]; domains + 1],
-        });
-        Ok(())
+        let domain_of: Vec<u32> = fine.iter().map(|&c| slot(c)).collect();
+        Some(ReferenceAgreement {
+            column: column.clone(),
+            fine: agreement(fine, &collected.reference),
+            domains: agreement(&domain_of, &collected.reference),
+        })
     }
 
     fn assigned(&mut self) -> Result<&mut Assigned> {

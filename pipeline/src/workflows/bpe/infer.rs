@@ -1,6 +1,6 @@
 //! `blend infer-mixture`: read one sample per category from a folder, replay a tokenizer's
 //! merges over each, and solve for the category weights (see
-//! `blend_operators::bpe_inference`).
+//! `blend_mixers::bpe_inference`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
