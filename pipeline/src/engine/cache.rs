@@ -104,11 +104,8 @@ pub fn cached<T: StepOutput>(
         return Ok(reused);
     }
     let pending = PendingFolder::begin(&dir)?;
-    let written = write(&pending.tmp).and_then(|output| {
-        output.write_manifest(&pending.tmp)?;
-        Ok(output)
-    });
-    let output = pending.finish(written)?;
+    let written = write(&pending.tmp);
+    let output = pending.commit_step(written)?;
     Ok(Cached {
         dir,
         output,
@@ -126,11 +123,8 @@ pub async fn cached_async<T: StepOutput>(
         return Ok(reused);
     }
     let pending = PendingFolder::begin(&dir)?;
-    let written = write(&pending.tmp).await.and_then(|output| {
-        output.write_manifest(&pending.tmp)?;
-        Ok(output)
-    });
-    let output = pending.finish(written)?;
+    let written = write(&pending.tmp).await;
+    let output = pending.commit_step(written)?;
     Ok(Cached {
         dir,
         output,
@@ -191,6 +185,16 @@ impl PendingFolder {
             dir: dir.to_path_buf(),
             tmp,
         })
+    }
+
+    /// Writes a step's manifest into the folder and commits it; removes the folder when
+    /// the step (or its manifest) failed.
+    fn commit_step<T: StepOutput>(self, written: Result<T>) -> Result<T> {
+        let written = written.and_then(|output| {
+            output.write_manifest(&self.tmp)?;
+            Ok(output)
+        });
+        self.finish(written)
     }
 
     /// Commits on success; removes the temporary folder on failure.

@@ -86,17 +86,17 @@ pub async fn write_shards(
         output,
         seed,
     });
+    let run = ShardsRun {
+        ctx,
+        docs_dir,
+        docs_manifest,
+        tokenizer,
+        output,
+        seed,
+        progress,
+    };
     let step = cached_async(out_dir.join(SHARDS_DIR), &key, async |tmp: &Path| {
-        let run = ShardsRun {
-            ctx,
-            docs_dir,
-            docs_manifest,
-            tokenizer,
-            output,
-            seed,
-            progress,
-        };
-        write_into(&run, &key, tmp).await
+        run.write(&key, tmp).await
     })
     .await?;
     let mixture = shard_mixture(&step.output, &docs_manifest.hash)?;
@@ -166,56 +166,59 @@ struct ShardsRun<'a> {
     progress: &'a dyn Progress,
 }
 
-async fn write_into(run: &ShardsRun<'_>, key: &CacheKey, tmp: &Path) -> Result<ShardManifest> {
-    const STAGE: &str = "shards";
-    let ShardsRun {
-        ctx,
-        docs_dir,
-        docs_manifest,
-        tokenizer,
-        output,
-        seed,
-        progress,
-    } = *run;
-    let dtype = TokenDtype::for_vocab_size(tokenizer.info.vocab_size as usize);
-    let mut stream = stream_parts(ctx, STAGE, docs_dir, &docs_manifest.parts).await?;
-    let domain_column = domain_column(&stream.schema(), &output.domain_column);
-    let task = progress.start("tokenize + shards", Some(docs_manifest.rows_out), "docs");
-    let formats = [ShardFormat::Megatron];
-    let mut writer = SplitWriter::new(
-        tmp,
-        SPLIT,
-        &formats,
-        dtype,
-        output.max_tokens_per_shard,
-        None,
-    );
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
-        let encoded = encode_batch(STAGE, &batch, tokenizer, &domain_column)?;
-        for (row, tokens) in encoded.tokens.iter().enumerate() {
-            writer.add_document(tokens, encoded.ids.value(row), encoded.domain(row))?;
+impl ShardsRun<'_> {
+    /// Tokenizes the documents into shards in `tmp`; the manifest's `run_key` is `key`.
+    async fn write(&self, key: &CacheKey, tmp: &Path) -> Result<ShardManifest> {
+        const STAGE: &str = "shards";
+        let Self {
+            ctx,
+            docs_dir,
+            docs_manifest,
+            tokenizer,
+            output,
+            seed,
+            progress,
+        } = *self;
+        let dtype = TokenDtype::for_vocab_size(tokenizer.info.vocab_size as usize);
+        let mut stream = stream_parts(ctx, STAGE, docs_dir, &docs_manifest.parts).await?;
+        let domain_column = domain_column(&stream.schema(), &output.domain_column);
+        let task = progress.start("tokenize + shards", Some(docs_manifest.rows_out), "docs");
+        let formats = [ShardFormat::Megatron];
+        let mut writer = SplitWriter::new(
+            tmp,
+            SPLIT,
+            &formats,
+            dtype,
+            output.max_tokens_per_shard,
+            None,
+        );
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
+            let encoded = encode_batch(STAGE, &batch, tokenizer, &domain_column)?;
+            for (row, tokens) in encoded.tokens.iter().enumerate() {
+                writer.add_document(tokens, encoded.ids.value(row), encoded.domain(row))?;
+            }
+            task.advance(batch.num_rows() as u64);
         }
-        task.advance(batch.num_rows() as u64);
+        let (shards, split) = writer.finish()?;
+        task.finish(&format!("{} shards", shards.len()));
+        let mut manifest = ShardManifest {
+            manifest_version: MANIFEST_VERSION,
+            created_by: format!("blend {BLEND_VERSION}"),
+            formats: formats.to_vec(),
+            dtype,
+            sequence_length: None,
+            tokenizer: tokenizer.info.clone(),
+            mixture_sha256: String::new(),
+            seed,
+            run_key: key.hash().to_string(),
+            eos_appended: true,
+            total_documents: split.documents,
+            total_tokens: split.tokens,
+            splits: BTreeMap::from([(SPLIT.to_string(), split)]),
+            shards,
+        };
+        manifest.mixture_sha256 = shard_mixture(&manifest, &docs_manifest.hash)?.sha256();
+        Ok(manifest)
     }
-    let (shards, split) = writer.finish()?;
-    task.finish(&format!("{} shards", shards.len()));
-    let mut manifest = ShardManifest {
-        manifest_version: MANIFEST_VERSION,
-        created_by: format!("blend {BLEND_VERSION}"),
-        formats: formats.to_vec(),
-        dtype,
-        sequence_length: None,
-        tokenizer: tokenizer.info.clone(),
-        mixture_sha256: String::new(),
-        seed,
-        run_key: key.hash().to_string(),
-        eos_appended: true,
-        total_documents: split.documents,
-        total_tokens: split.tokens,
-        splits: BTreeMap::from([(SPLIT.to_string(), split)]),
-        shards,
-    };
-    manifest.mixture_sha256 = shard_mixture(&manifest, &docs_manifest.hash)?.sha256();
-    Ok(manifest)
 }

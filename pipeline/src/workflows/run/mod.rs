@@ -4,8 +4,7 @@
 
 mod domains_table;
 
-use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use blend_datasets::files::write_atomic;
