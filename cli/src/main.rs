@@ -96,8 +96,39 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes, each cause once: library errors often name their source in
+/// their own message already (`file: No such file or directory`).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = anyhow::Error::new(blend_pipeline::PipelineError::io("p.toml", io));
+        assert_eq!(error_chain(&error), "p.toml: no such file");
+        let wrapped = error.context("reading the pipeline");
+        assert_eq!(
+            error_chain(&wrapped),
+            "reading the pipeline: p.toml: no such file"
+        );
     }
 }
