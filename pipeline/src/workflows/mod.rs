@@ -29,3 +29,24 @@ pub fn write_output(path: &Path, text: &str) -> Result<()> {
     write_atomic(path, text.as_bytes())?;
     Ok(())
 }
+
+/// A CSV field: quoted (with doubled quotes) when it holds a comma, a quote or a newline.
+pub(crate) fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("web"), "web");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -11,16 +11,9 @@ use blend_operators::cluster::domains::{Cluster, ClusterSummary};
 
 use crate::Result;
 use crate::engine::summary::RunSummary;
+use crate::workflows::csv_field;
 
 pub const DOMAINS_FILE: &str = "domains.csv";
-
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
 
 /// Writes the domains table of every `cluster` stage into `out_dir` (`domains.csv`, or
 /// `domains_<stage>.csv` when there are several) and returns the paths. `shard_domain_column`

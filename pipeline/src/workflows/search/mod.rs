@@ -28,7 +28,7 @@ use blend_proxy_train::{
     DeviceChoice, Preset, ProxyData, ProxyDataManifest, ProxyError, TrainSettings,
 };
 
-use super::write_output;
+use super::{csv_field, write_output};
 use crate::engine::config::TokenizerConfig;
 use crate::engine::mixture_search::{SamplerOptions, SearchRequest, search_mixture};
 use crate::progress::Progress;
@@ -369,14 +369,6 @@ fn write_domain_tokens(request: &ProxySearchRequest, data: &ProxyDataManifest) -
     Ok(path)
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 fn check_request(request: &ProxySearchRequest) -> Result<()> {
     if request.inputs.is_empty() {
         return Err(PipelineError::argument(
@@ -449,12 +441,5 @@ mod tests {
             proxy_data::is_valid_document("doc-7", 3, 0.1),
             proxy_data::is_valid_document("doc-7", 3, 0.1)
         );
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("web"), "web");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }
