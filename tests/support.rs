@@ -45,6 +45,10 @@ pub fn demo_config(root: &Path, corpus: &Path, seed: u64) -> (PipelineConfig, Pa
         DomainSource::Source,
     );
     config.tokenizer.vocab_size = 2048;
+    // The curation part of the demo: natural mixture, every kept document in the shards
+    // (`batch_job.rs` runs the whole arc).
+    config.mixture = Default::default();
+    config.shards = None;
     let path = root.join("pipeline.toml");
     std::fs::write(&path, config.to_toml()).expect("config is written");
     (config, path)

@@ -2,6 +2,7 @@
 //!
 //! - [`experiment_table`]: proxy runs × domain weights → measured metrics (CSV/Parquet);
 //! - [`sampler`]: RegMix's Dirichlet candidate sampler with epoch caps and bounds;
+//! - [`run_design`]: distinct proxy-run mixtures, the simplex's corners before random draws;
 //! - [`regressors`]: LightGBM, linear, log-linear and the data-mixing law behind one trait;
 //! - [`model_file`]: a fitted regressor as `blend mix fit` stores it;
 //! - [`search`]: top-k mean over a million candidates, bootstrap interval;
@@ -21,6 +22,7 @@ pub mod mixture;
 pub mod model_file;
 pub mod natural;
 pub mod regressors;
+pub mod run_design;
 pub mod sampler;
 pub mod search;
 

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use blend_datasets::shards::{ShardFormat, ShardManifest, read_shard, verify_shards};
-use blend_pipeline::workflows::shards::{FinalShardsRequest, build_final_shards};
+use blend_pipeline::engine::config::TokenCount;
+use blend_pipeline::workflows::shards::{FinalShardsRequest, ShardsConfig, build_final_shards};
 use blend_pipeline::{NoProgress, RunOutcome, run_pipeline_blocking};
 use blend_tests::{demo_config, synthetic_corpus};
 
@@ -16,18 +17,16 @@ fn finished_run(root: &Path) -> RunOutcome {
 }
 
 fn request(run: &RunOutcome, out: PathBuf, tokens: u64) -> FinalShardsRequest {
+    let mut settings = ShardsConfig::new(tokens);
+    settings.formats = ShardFormat::ALL.to_vec();
+    settings.valid_fraction = 0.02;
+    settings.shard_tokens = TokenCount(150_000);
     FinalShardsRequest {
         mixture: run.mixture_path.clone(),
         run: run.summary.out_dir.clone(),
-        tokens,
         out,
         tokenizer: None,
-        seed: None,
-        max_epochs: 4.0,
-        formats: ShardFormat::ALL.to_vec(),
-        sequence_length: None,
-        valid_fraction: 0.02,
-        max_tokens_per_shard: 150_000,
+        settings,
     }
 }
 
@@ -169,9 +168,9 @@ fn packing_writes_fixed_length_sequences() {
     let run = finished_run(root.path());
     let out = root.path().join("packed");
     let mut packed = request(&run, out.clone(), 200_000);
-    packed.sequence_length = Some(128);
-    packed.valid_fraction = 0.0;
-    packed.formats = vec![ShardFormat::Megatron, ShardFormat::Llmc];
+    packed.settings.sequence_length = Some(128);
+    packed.settings.valid_fraction = 0.0;
+    packed.settings.formats = vec![ShardFormat::Megatron, ShardFormat::Llmc];
     let manifest = build(&packed).unwrap();
     verify_shards(&out).unwrap();
     let train = &manifest.splits["train"];

@@ -2,6 +2,7 @@
 //! readers, and (when present) the shared real data.
 
 mod bad_input;
+mod batch_job;
 mod bpe_inference;
 mod domain_clustering;
 mod fast_bpe;
@@ -13,3 +14,4 @@ mod proxy_search;
 mod quality_models;
 mod readers;
 mod shared_data;
+mod web_example;

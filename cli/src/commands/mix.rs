@@ -350,6 +350,7 @@ fn search(args: &SearchArgs, progress: &dyn Progress) -> anyhow::Result<()> {
             ..SamplerOptions::default()
         },
         domain_tokens: args.domain_tokens.clone(),
+        prior: None,
         token_budget: args.token_budget,
         max_epochs: args.max_epochs,
         min_weights: args.min_weight.clone(),

@@ -13,6 +13,7 @@ pub mod search;
 pub mod shards;
 
 use blend_pipeline::RunOutcome;
+use blend_pipeline::engine::mixture_summary::ValidationSummary;
 
 /// Prints a finished run: a short text summary, or the JSON object with `--json`.
 pub fn print_outcome(outcome: &RunOutcome, json: bool) {
@@ -35,13 +36,29 @@ pub fn print_outcome(outcome: &RunOutcome, json: bool) {
     for warning in &summary.warnings {
         println!("warning: {warning}");
     }
+    let kept = summary.stages.last().map_or(0, |s| s.rows_out);
     println!(
-        "kept {} of {} documents, {} tokens in {} shard(s)",
-        summary.shards.total_documents,
+        "kept {kept} of {} documents; shards: {} documents, {} tokens in {} file set(s), drawn by the {} mixture",
         summary.stages[0].rows_out,
+        summary.shards.total_documents,
         summary.shards.total_tokens,
-        summary.shards.shards.len()
+        summary.shards.shards.len(),
+        summary.mixture.method
     );
+    if let Some(validation) = summary
+        .mixture_choice
+        .as_ref()
+        .and_then(|c| c.validation.as_ref())
+    {
+        let (chosen, chosen_sd) = ValidationSummary::mean_sd(&validation.chosen);
+        let (natural, natural_sd) = ValidationSummary::mean_sd(&validation.natural);
+        println!(
+            "validated {} ({} steps, {} seeds): chosen {chosen:.4} ± {chosen_sd:.4}, natural {natural:.4} ± {natural_sd:.4}",
+            validation.target,
+            validation.steps,
+            validation.seeds.len()
+        );
+    }
     if !outcome.cached.is_empty() {
         println!("reused cached steps: {}", outcome.cached.join(", "));
     }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use blend_datasets::shards::{parse_formats, verify_shards};
 use blend_pipeline::Progress;
+use blend_pipeline::engine::config::TokenCount;
 use blend_pipeline::workflows::shards::{
-    FinalShardsRequest, build_final_shards, parse_token_count,
+    FinalShardsRequest, ShardsConfig, build_final_shards, parse_token_count,
 };
 use clap::{Args, Subcommand};
 
@@ -117,18 +118,21 @@ fn build(args: BuildArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     let run = args
         .run
         .unwrap_or_else(|| mixture.parent().map(PathBuf::from).unwrap_or_default());
+    let settings = ShardsConfig {
+        tokens: TokenCount(total),
+        formats: parse_formats(&args.formats)?,
+        sequence_length: args.seq_len,
+        max_epochs: args.max_epochs,
+        valid_fraction: args.valid_fraction,
+        shard_tokens: TokenCount(tokens(&args.shard_tokens, "--shard-tokens")?),
+        seed: args.seed,
+    };
     let request = FinalShardsRequest {
         mixture,
         run,
-        tokens: total,
         out,
         tokenizer: args.tokenizer,
-        seed: args.seed,
-        max_epochs: args.max_epochs,
-        formats: parse_formats(&args.formats)?,
-        sequence_length: args.seq_len,
-        valid_fraction: args.valid_fraction,
-        max_tokens_per_shard: tokens(&args.shard_tokens, "--shard-tokens")?,
+        settings,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,6 +1,7 @@
 //! JSON Lines input (plain, gzip or zstd): one JSON object per line with a string text
 //! field. `id` and `source` are taken when present; every other field is kept, as one JSON
-//! object, in the `metadata` column.
+//! object, in the `metadata` column. An input's configured `source` wins over the line's
+//! own, which then stays in `metadata` like any other field.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -87,9 +88,12 @@ fn parse_line(line: &[u8], file: &InputFile, line_number: u64) -> Result<ParsedL
         Some(Value::Number(n)) => n.to_string(),
         _ => format!("{}:{line_number}", file_label(file)),
     };
-    let source = match object.remove(&spec.source_column) {
-        Some(Value::String(s)) => s,
-        _ => file.default_source.clone(),
+    let source = match &spec.source {
+        Some(configured) => configured.clone(),
+        None => match object.remove(&spec.source_column) {
+            Some(Value::String(s)) => s,
+            _ => file.default_source.clone(),
+        },
     };
     let metadata = (!object.is_empty()).then(|| Value::Object(object).to_string());
     Ok(ParsedLine {
@@ -179,4 +183,64 @@ pub(super) fn read(
         sink(batch)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{InputFormat, InputSpec};
+
+    fn input_file(configured_source: Option<&str>) -> InputFile {
+        let mut spec = InputSpec::new("corpus/web.jsonl");
+        spec.source = configured_source.map(str::to_string);
+        InputFile {
+            path: spec.path.clone(),
+            format: InputFormat::Jsonl,
+            default_source: configured_source.unwrap_or("web").to_string(),
+            spec,
+            root: "corpus".into(),
+        }
+    }
+
+    fn parse(line: &str, file: &InputFile) -> ParsedLine {
+        match parse_line(line.as_bytes(), file, 1) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("line rejected: {}", e.message),
+        }
+    }
+
+    fn metadata(parsed: &ParsedLine) -> Value {
+        serde_json::from_str(parsed.metadata.as_deref().expect("metadata")).unwrap()
+    }
+
+    const LINE: &str = r#"{"id":"d1","text":"hello","source":"cc/2019","lang":"en"}"#;
+
+    #[test]
+    fn configured_source_wins_over_the_lines_source() {
+        let parsed = parse(LINE, &input_file(Some("web")));
+        assert_eq!(parsed.source, "web");
+    }
+
+    #[test]
+    fn configured_source_keeps_the_lines_source_in_metadata() {
+        let parsed = parse(LINE, &input_file(Some("web")));
+        assert_eq!(
+            metadata(&parsed),
+            serde_json::json!({"lang": "en", "source": "cc/2019"})
+        );
+    }
+
+    #[test]
+    fn without_configured_source_the_lines_source_is_used() {
+        let parsed = parse(LINE, &input_file(None));
+        assert_eq!(parsed.source, "cc/2019");
+        assert_eq!(metadata(&parsed), serde_json::json!({"lang": "en"}));
+    }
+
+    #[test]
+    fn without_any_source_the_file_stem_is_used() {
+        let parsed = parse(r#"{"text":"hello"}"#, &input_file(None));
+        assert_eq!(parsed.source, "web");
+        assert_eq!(parsed.metadata, None);
+    }
 }

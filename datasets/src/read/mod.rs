@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 pub use discover::{InputFile, discover};
+pub use parquet_input::SOURCE_IN_FILE_COLUMN;
 
 use crate::document::{METADATA_COLUMN, document_schema};
 use crate::{DatasetError, Result};
@@ -55,7 +56,11 @@ pub struct InputSpec {
     pub id_column: String,
     #[serde(default = "default_source_column")]
     pub source_column: String,
-    /// `source` for rows whose input has no source column; defaults to the file's stem
+    /// When set, the `source` of every row of this input, whatever the file says. The file's
+    /// own `source_column` value is not lost: JSONL keeps it in the `metadata` object under
+    /// its field name (`"source"` by default); Parquet passes the column through under its
+    /// name, or as [`SOURCE_IN_FILE_COLUMN`] when that name is `source`.
+    /// When unset, rows take the file's `source_column` and fall back to the file's stem
     /// (for .txt folders, the folder's name).
     #[serde(default)]
     pub source: Option<String>,

@@ -1,5 +1,7 @@
 //! Parquet input: the text column (configurable, string or binary) becomes `text`; `id` and
 //! `source` come from their configured columns when present; all other columns pass through.
+//! An input's configured `source` wins over the source column, which then passes through too
+//! (renamed to [`SOURCE_IN_FILE_COLUMN`] when it is called `source`).
 
 use std::fs::File;
 use std::sync::Arc;
@@ -15,6 +17,42 @@ use super::jsonl::file_label;
 use super::{InputFile, OnError, ReadOptions, RejectedRecord, fail_or_quarantine};
 use crate::document::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
 use crate::{DatasetError, Result};
+
+/// The name the file's own `source` column is kept under when the input's configured
+/// `source` replaces it and the column is itself called `source`.
+pub const SOURCE_IN_FILE_COLUMN: &str = "source_in_file";
+
+/// The output column a file column passes through as; `None` for the columns that become
+/// `id`, `text` and (unless the input configures its `source`) `source`.
+fn pass_through_name<'a>(file: &InputFile, column: &'a str) -> Option<&'a str> {
+    let spec = &file.spec;
+    if column == spec.text_column || column == spec.id_column {
+        return None;
+    }
+    if column == spec.source_column {
+        return match spec.source {
+            None => None,
+            Some(_) if column == SOURCE_COLUMN => Some(SOURCE_IN_FILE_COLUMN),
+            Some(_) => Some(column),
+        };
+    }
+    Some(column)
+}
+
+/// The column of `batch` that passes through as `output` (the inverse of
+/// [`pass_through_name`]).
+fn pass_through_column<'b>(
+    file: &InputFile,
+    batch: &'b RecordBatch,
+    output: &str,
+) -> Option<&'b ArrayRef> {
+    batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .position(|field| pass_through_name(file, field.name()) == Some(output))
+        .map(|index| batch.column(index))
+}
 
 fn builder(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let handle = File::open(&file.path).map_err(|e| DatasetError::io(&file.path, e))?;
@@ -65,14 +103,12 @@ fn check_text_column(file: &InputFile, schema: &Schema) -> Result<()> {
 pub(super) fn extra_fields(file: &InputFile) -> Result<Vec<Field>> {
     let schema = builder(file)?.schema().clone();
     check_text_column(file, &schema)?;
-    let spec = &file.spec;
-    let mut extra = Vec::new();
+    let mut extra: Vec<Field> = Vec::new();
     for field in schema.fields() {
-        let name = field.name();
-        if name == &spec.text_column || name == &spec.id_column || name == &spec.source_column {
+        let Some(name) = pass_through_name(file, field.name()) else {
             continue;
-        }
-        if [ID_COLUMN, TEXT_COLUMN, SOURCE_COLUMN].contains(&name.as_str()) {
+        };
+        if [ID_COLUMN, TEXT_COLUMN, SOURCE_COLUMN].contains(&name) {
             return Err(DatasetError::invalid(
                 &file.path,
                 format!(
@@ -81,7 +117,16 @@ pub(super) fn extra_fields(file: &InputFile) -> Result<Vec<Field>> {
                 ),
             ));
         }
-        extra.push(field.as_ref().clone());
+        if extra.iter().any(|known| known.name() == name) {
+            return Err(DatasetError::invalid(
+                &file.path,
+                format!(
+                    "column `{name}` is also where the file's `source` column is kept when the \
+                     input sets `source`; rename it"
+                ),
+            ));
+        }
+        extra.push(field.as_ref().clone().with_name(name));
     }
     Ok(extra)
 }
@@ -171,6 +216,31 @@ fn text_values(
     Ok((builder.finish(), keep))
 }
 
+/// The `source` of each row of `batch`: the input's configured `source`, else the file's
+/// source column, else (no column, or a null cell) the file's default source.
+fn source_values(file: &InputFile, batch: &RecordBatch) -> Result<StringArray> {
+    let spec = &file.spec;
+    let rows = batch.num_rows();
+    if let Some(configured) = &spec.source {
+        return Ok((0..rows).map(|_| Some(configured.as_str())).collect());
+    }
+    let Some(column) = batch.column_by_name(&spec.source_column) else {
+        return Ok((0..rows)
+            .map(|_| Some(file.default_source.as_str()))
+            .collect());
+    };
+    let sources = as_strings(file, column, &spec.source_column)?;
+    Ok((0..rows)
+        .map(|row| {
+            Some(if sources.is_null(row) {
+                file.default_source.as_str()
+            } else {
+                sources.value(row)
+            })
+        })
+        .collect())
+}
+
 pub(super) fn read(
     file: &InputFile,
     schema: &SchemaRef,
@@ -230,23 +300,7 @@ pub(super) fn read(
                 .map(|row| Some(format!("{label}:{}", first_row + row as u64)))
                 .collect(),
         };
-        let sources: StringArray = match batch.column_by_name(&spec.source_column) {
-            Some(column) => {
-                let sources = as_strings(file, column, &spec.source_column)?;
-                (0..rows)
-                    .map(|row| {
-                        Some(if sources.is_null(row) {
-                            file.default_source.clone()
-                        } else {
-                            sources.value(row).to_string()
-                        })
-                    })
-                    .collect()
-            }
-            None => (0..rows)
-                .map(|_| Some(file.default_source.clone()))
-                .collect(),
-        };
+        let sources = source_values(file, &batch)?;
         let kept_rows = rows - keep_mask.false_count();
         let mut columns: Vec<ArrayRef> = vec![
             kept(&(Arc::new(ids) as ArrayRef))?,
@@ -254,7 +308,7 @@ pub(super) fn read(
             kept(&(Arc::new(sources) as ArrayRef))?,
         ];
         for field in schema.fields().iter().skip(3) {
-            match batch.column_by_name(field.name()) {
+            match pass_through_column(file, &batch, field.name()) {
                 Some(column) => columns.push(kept(column)?),
                 None => columns.push(new_null_array(field.data_type(), kept_rows)),
             }
@@ -268,4 +322,162 @@ pub(super) fn read(
         first_row += rows as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+    use crate::read::{CorpusReader, InputSpec};
+
+    /// Writes `web.parquet` with `text`, a per-row `source` and a `lang` column.
+    fn write_web_parquet(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("web.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, true),
+            Field::new("lang", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["first", "second"])),
+                Arc::new(StringArray::from(vec![Some("cc/2019"), None])),
+                Arc::new(StringArray::from(vec!["en", "fr"])),
+            ],
+        )
+        .unwrap();
+        let handle = File::create(&path).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(handle, schema, None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        path
+    }
+
+    fn read_one(spec: InputSpec) -> RecordBatch {
+        let reader = CorpusReader::open(&[spec], ReadOptions::default()).unwrap();
+        let mut batches = Vec::new();
+        reader
+            .read(&mut |batch| {
+                batches.push(batch);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(batches.len(), 1);
+        batches.remove(0)
+    }
+
+    fn column(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+        let strings = batch
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("no column `{name}`"))
+            .as_string::<i32>();
+        strings.iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    fn some(values: &[&str]) -> Vec<Option<String>> {
+        values.iter().map(|v| Some(v.to_string())).collect()
+    }
+
+    #[test]
+    fn configured_source_wins_over_the_source_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = InputSpec::new(write_web_parquet(dir.path()));
+        spec.source = Some("web".into());
+        let batch = read_one(spec);
+        assert_eq!(column(&batch, SOURCE_COLUMN), some(&["web", "web"]));
+    }
+
+    #[test]
+    fn configured_source_keeps_the_source_column_as_source_in_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = InputSpec::new(write_web_parquet(dir.path()));
+        spec.source = Some("web".into());
+        let batch = read_one(spec);
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["id", "text", "source", "source_in_file", "lang"]);
+        assert_eq!(
+            column(&batch, SOURCE_IN_FILE_COLUMN),
+            vec![Some("cc/2019".into()), None]
+        );
+        assert_eq!(column(&batch, "lang"), some(&["en", "fr"]));
+    }
+
+    #[test]
+    fn configured_source_keeps_a_custom_source_column_under_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("books.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("domain", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["a book"])),
+                Arc::new(Int64Array::from(vec![7])),
+            ],
+        )
+        .unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), schema, None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let mut spec = InputSpec::new(&path);
+        spec.source_column = "domain".into();
+        spec.source = Some("books".into());
+        let batch = read_one(spec);
+        assert_eq!(column(&batch, SOURCE_COLUMN), some(&["books"]));
+        let domain = batch.column_by_name("domain").expect("kept");
+        assert_eq!(
+            domain
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(0),
+            7
+        );
+    }
+
+    #[test]
+    fn without_configured_source_the_source_column_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = read_one(InputSpec::new(write_web_parquet(dir.path())));
+        assert_eq!(column(&batch, SOURCE_COLUMN), some(&["cc/2019", "web"]));
+        assert!(batch.column_by_name(SOURCE_IN_FILE_COLUMN).is_none());
+    }
+
+    #[test]
+    fn a_column_named_source_in_file_clashes_with_the_kept_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clash.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new(SOURCE_IN_FILE_COLUMN, DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["t"])),
+                Arc::new(StringArray::from(vec!["s"])),
+                Arc::new(StringArray::from(vec!["s2"])),
+            ],
+        )
+        .unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), schema, None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let mut spec = InputSpec::new(&path);
+        spec.source = Some("web".into());
+        let error = CorpusReader::open(&[spec], ReadOptions::default()).unwrap_err();
+        assert!(matches!(error, DatasetError::Invalid { .. }), "{error}");
+    }
 }

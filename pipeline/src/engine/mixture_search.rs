@@ -72,6 +72,9 @@ pub struct SearchRequest {
     /// CSV/Parquet with `domain` and `tokens` (and optionally `documents`) columns: the
     /// prior is the token share, and epoch caps apply.
     pub domain_tokens: Option<PathBuf>,
+    /// The centre of the candidates (name, weights in the model's domain order); default:
+    /// the natural token shares when domain sizes are given, else the runs' mean.
+    pub prior: Option<(String, Vec<f64>)>,
     /// Tokens the final mixture draws (default: all available tokens).
     pub token_budget: Option<u64>,
     pub max_epochs: f64,
@@ -131,13 +134,14 @@ pub fn search_mixture(request: &SearchRequest, progress: &dyn Progress) -> Resul
             max_epochs: sizes.as_ref().map(|_| request.max_epochs),
         }),
     };
+    // File names only: the same inputs give the same mixture bytes in any folder.
     mixture.inputs.insert(
-        format!("model:{}", request.model.display()),
+        format!("model:{}", file_name(&request.model)),
         sha256_file(&request.model)?,
     );
     if let Some(path) = &request.domain_tokens {
         mixture.inputs.insert(
-            format!("domain_tokens:{}", path.display()),
+            format!("domain_tokens:{}", file_name(path)),
             sha256_file(path)?,
         );
     }
@@ -150,6 +154,13 @@ pub fn search_mixture(request: &SearchRequest, progress: &dyn Progress) -> Resul
     })
 }
 
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// The centre of the candidates: the natural token shares when domain sizes are given,
 /// else the mean of the regressor's training runs; with its name for the report.
 fn prior(
@@ -157,6 +168,20 @@ fn prior(
     model: &RegressorModel,
     sizes: Option<&DomainSizes>,
 ) -> Result<(String, Vec<f64>)> {
+    if let Some((name, weights)) = &request.prior {
+        if weights.len() != model.domains.len() || weights.iter().sum::<f64>() <= 0.0 {
+            return Err(PipelineError::argument(
+                format!("prior `{name}`"),
+                format!(
+                    "has {} weights summing to {:.3}; the model has {} domains",
+                    weights.len(),
+                    weights.iter().sum::<f64>(),
+                    model.domains.len()
+                ),
+            ));
+        }
+        return Ok((name.clone(), weights.clone()));
+    }
     if let Some(sizes) = sizes {
         let total: u64 = sizes.tokens.iter().sum();
         if total == 0 {
@@ -197,19 +222,35 @@ fn bounded_sampler(
     if let Some(sizes) = sizes {
         sampler.cap_epochs(&sizes.tokens, budget, request.max_epochs);
     }
+    apply_weight_bounds(
+        &mut sampler,
+        &model.domains,
+        &request.min_weights,
+        &request.max_weights,
+    )?;
+    Ok(sampler)
+}
+
+/// Sets the sampler's per-domain lower bounds to `min` and caps its upper bounds at `max`
+/// (`domains` in the sampler's order); a bound on an unknown domain is an error.
+pub fn apply_weight_bounds(
+    sampler: &mut SamplerConfig,
+    domains: &[String],
+    min: &[WeightBound],
+    max: &[WeightBound],
+) -> Result<()> {
     for (bounds, list, is_lower) in [
-        (&mut sampler.lower, &request.min_weights, true),
-        (&mut sampler.upper, &request.max_weights, false),
+        (&mut sampler.lower, min, true),
+        (&mut sampler.upper, max, false),
     ] {
         for bound in list {
-            let index = model
-                .domains
+            let index = domains
                 .iter()
                 .position(|m| *m == bound.domain)
                 .ok_or_else(|| PipelineError::UnknownDomain {
                     context: "a weight bound".into(),
                     domain: bound.domain.clone(),
-                    known: model.domains.clone(),
+                    known: domains.to_vec(),
                 })?;
             bounds[index] = if is_lower {
                 bound.value
@@ -218,7 +259,7 @@ fn bounded_sampler(
             };
         }
     }
-    Ok(sampler)
+    Ok(())
 }
 
 /// Draws and scores the candidates, with a progress bar over them.

@@ -16,6 +16,7 @@ pub mod config;
 pub(crate) mod dag;
 pub mod encode;
 pub mod mixture_search;
+pub mod mixture_summary;
 pub(crate) mod read;
 pub(crate) mod runner;
 pub(crate) mod session;

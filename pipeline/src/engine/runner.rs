@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use blend_datasets::shards::ShardManifest;
+use blend_mixers::Mixture;
 use blend_operators::FILTER_OPERATOR;
 use datafusion::prelude::SessionContext;
 
@@ -15,7 +18,7 @@ use super::read::{READ_STAGE, ReadOutcome, run_read};
 use super::session::new_session;
 use super::shards::write_shards;
 use super::summary::{RunSummary, StageSummary};
-use super::tokenizer::{TOKENIZER_FILE, prepare_tokenizer};
+use super::tokenizer::{LoadedTokenizer, TOKENIZER_FILE, prepare_tokenizer};
 use super::transform::{StageSettings, Upstream, run_stage};
 use crate::progress::Progress;
 use crate::{PipelineError, Result};
@@ -125,69 +128,104 @@ pub async fn run_document_stages(
     })
 }
 
-/// Runs every step of `config` (loaded from `config_path`, named in errors) and returns
-/// its summary; `dedup_accuracy` is left for the caller, which knows the ground truth.
+/// A run's curation: the document stages and the tokenizer, on the session they ran in.
+pub struct Curation {
+    pub ctx: SessionContext,
+    pub documents: DocumentRun,
+    /// The output stage's folder and manifest.
+    pub docs: (PathBuf, StageManifest),
+    pub tokenizer: Arc<LoadedTokenizer>,
+}
+
+impl Curation {
+    /// The run summary of this curation with the given mixture and shards.
+    pub fn summary(
+        &self,
+        config: &PipelineConfig,
+        mixture: Mixture,
+        shards: ShardManifest,
+        shards_dir: PathBuf,
+    ) -> RunSummary {
+        let documents = &self.documents;
+        RunSummary {
+            pipeline: config.pipeline.name.clone(),
+            seed: config.pipeline.seed,
+            blend_version: crate::BLEND_VERSION.to_string(),
+            work_dir: config.pipeline.work_dir.clone(),
+            out_dir: config.pipeline.out_dir.clone(),
+            read: documents.read.report.clone(),
+            stages: documents.summaries.clone(),
+            output_stage: documents.stage_plan.output.clone(),
+            domain_column: config.output.domain_column.clone(),
+            tokenizer_trained: self.tokenizer.trained,
+            mixture,
+            mixture_choice: None,
+            shards,
+            shards_dir,
+            warnings: documents.warnings.clone(),
+            dedup_accuracy: Default::default(),
+        }
+    }
+}
+
+/// Runs the document stages and prepares the tokenizer (copied to the output folder).
+pub async fn run_curation(
+    config: &PipelineConfig,
+    config_path: &Path,
+    progress: &dyn Progress,
+) -> Result<Curation> {
+    config.check_files(config_path)?;
+    let ctx = new_session(config.pipeline.batch_rows);
+    let documents = run_document_stages(&ctx, config, config_path, progress).await?;
+    let docs = documents.finished[&documents.stage_plan.output].clone();
+    let tokenizer = prepare_tokenizer(
+        &ctx,
+        &config.tokenizer,
+        config.pipeline.seed,
+        (&docs.0, &docs.1),
+        &config.pipeline.work_dir,
+        progress,
+    )
+    .await?;
+    let out_dir = &config.pipeline.out_dir;
+    std::fs::create_dir_all(out_dir).map_err(|e| PipelineError::io(out_dir, e))?;
+    copy_tokenizer(&tokenizer.path, &out_dir.join(TOKENIZER_FILE))?;
+    Ok(Curation {
+        ctx,
+        documents,
+        docs,
+        tokenizer: Arc::new(tokenizer),
+    })
+}
+
+/// Runs every step of `config` (loaded from `config_path`, named in errors) with the
+/// natural mixture, every output document written once, and returns its summary;
+/// `dedup_accuracy` is left for the caller, which knows the ground truth.
 pub async fn run_engine(
     config: &PipelineConfig,
     config_path: &Path,
     progress: &dyn Progress,
 ) -> Result<EngineRun> {
-    let work_dir = &config.pipeline.work_dir;
-    let out_dir = &config.pipeline.out_dir;
-    let seed = config.pipeline.seed;
-    let ctx = new_session(config.pipeline.batch_rows);
-    let DocumentRun {
-        read,
-        stage_plan,
-        summaries,
-        finished,
-        mut cached,
-        warnings,
-    } = run_document_stages(&ctx, config, config_path, progress).await?;
-
-    let (docs_dir, docs_manifest) = finished[&stage_plan.output].clone();
-    let tokenizer = prepare_tokenizer(
-        &ctx,
-        &config.tokenizer,
-        seed,
-        (&docs_dir, &docs_manifest),
-        work_dir,
-        progress,
-    )
-    .await?;
+    let curation = run_curation(config, config_path, progress).await?;
+    let (docs_dir, docs_manifest) = &curation.docs;
     let shards = write_shards(
-        &ctx,
-        (&docs_dir, &docs_manifest),
-        &tokenizer,
+        &curation.ctx,
+        (docs_dir, docs_manifest),
+        &curation.tokenizer,
         &config.output,
-        seed,
-        out_dir,
+        config.pipeline.seed,
+        &config.pipeline.out_dir,
         progress,
     )
     .await?;
+    let mut cached = curation.documents.cached.clone();
     if shards.cached {
         cached.push("shards".to_string());
     }
-    copy_tokenizer(&tokenizer.path, &out_dir.join(TOKENIZER_FILE))?;
-    let summary = RunSummary {
-        pipeline: config.pipeline.name.clone(),
-        seed,
-        blend_version: crate::BLEND_VERSION.to_string(),
-        work_dir: work_dir.clone(),
-        out_dir: out_dir.clone(),
-        read: read.report,
-        stages: summaries,
-        output_stage: stage_plan.output,
-        tokenizer_trained: tokenizer.trained,
-        mixture: shards.mixture,
-        shards: shards.manifest,
-        shards_dir: shards.dir.clone(),
-        warnings,
-        dedup_accuracy: Default::default(),
-    };
+    let summary = curation.summary(config, shards.mixture, shards.manifest, shards.dir.clone());
     Ok(EngineRun {
         summary,
-        finished,
+        finished: curation.documents.finished,
         shards_dir: shards.dir,
         mixture_path: shards.mixture_path,
         cached,

@@ -12,6 +12,7 @@ use blend_operators::FilterStats;
 use serde::{Deserialize, Serialize};
 
 use super::cache::StageManifest;
+use super::mixture_summary::MixtureSummary;
 use super::read::ReadReport;
 use crate::{PipelineError, Result};
 
@@ -66,8 +67,17 @@ pub struct RunSummary {
     pub stages: Vec<StageSummary>,
     /// The stage whose documents became shards.
     pub output_stage: String,
+    /// The column naming each output document's domain (`source` when it is absent).
+    #[serde(default = "default_domain_column")]
+    pub domain_column: String,
     pub tokenizer_trained: bool,
+    /// The chosen mixture (the natural one unless `[mixture]` says otherwise).
     pub mixture: Mixture,
+    /// How the mixture was chosen, with the natural and prior weights, the proxy runs, the
+    /// regressor and the validation (absent for runs made before `[mixture]` existed).
+    #[serde(default)]
+    pub mixture_choice: Option<MixtureSummary>,
+    /// The shards: every output document once, or drawn by the mixture with `[shards]`.
     pub shards: ShardManifest,
     pub shards_dir: PathBuf,
     pub warnings: Vec<String>,
@@ -75,6 +85,10 @@ pub struct RunSummary {
     /// the input is the synthetic corpus (its ground truth is known).
     #[serde(default)]
     pub dedup_accuracy: BTreeMap<String, NearDupAccuracy>,
+}
+
+fn default_domain_column() -> String {
+    "domain".into()
 }
 
 impl RunSummary {

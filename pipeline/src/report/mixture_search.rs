@@ -120,7 +120,7 @@ fn mixture_section(html: &mut String, mixture: &Mixture, reference: Option<&(Str
     html.push_str("</table>");
 }
 
-fn model_section(html: &mut String, model: &RegressorModel) {
+pub(crate) fn model_section(html: &mut String, model: &RegressorModel) {
     let _ = write!(
         html,
         "<h2>Regressor</h2><p><code>{}</code> fitted on {} runs × {} domains for <code>{}</code> ({}).</p>",

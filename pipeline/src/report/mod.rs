@@ -8,14 +8,17 @@ mod domains;
 mod funnel;
 pub(crate) mod html;
 mod mixture;
+mod mixture_choice;
 mod mixture_search;
 mod near_duplicates;
+mod proxy_runs;
 mod quality_rules;
 mod quality_scores;
 mod shards;
 pub(crate) mod svg;
 
 pub use mixture_search::{MixReport, render_mix_report};
+pub use proxy_runs::{ProxyRuns, proxies_section};
 
 use std::fmt::Write as _;
 
@@ -23,6 +26,7 @@ use domains::domains_section;
 use funnel::funnel_section;
 use html::{count, escape, page_start};
 use mixture::mixture_section;
+use mixture_choice::mixture_choice_section;
 use near_duplicates::near_duplicates_section;
 use quality_rules::quality_rules_section;
 use quality_scores::{language_section, quality_score_section};
@@ -84,6 +88,7 @@ pub fn render_report(summary: &RunSummary) -> String {
     quality_score_section(&mut html, summary);
     domains_section(&mut html, summary);
     mixture_section(&mut html, summary);
+    mixture_choice_section(&mut html, summary);
     shards_section(&mut html, summary);
     html.push_str("<h2>Inputs</h2><ul>");
     const LISTED_INPUTS: usize = 50;

@@ -84,6 +84,8 @@ pub fn run_fuzzy_dedup(
         )],
         tokenizer: Default::default(),
         output: Default::default(),
+        mixture: Default::default(),
+        shards: None,
     };
     let config_path = out.join("dedup.toml");
     let config = PipelineConfig::parse(&config.to_toml(), &config_path)?;

@@ -289,6 +289,7 @@ fn search_all_runs(request: &MixEvalRequest, progress: &dyn Progress) -> Result<
         },
         sampler: SamplerOptions::default(),
         domain_tokens: request.domain_tokens.clone(),
+        prior: None,
         token_budget: None,
         max_epochs: 4.0,
         min_weights: Vec::new(),

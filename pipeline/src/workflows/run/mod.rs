@@ -2,7 +2,14 @@
 //! accuracy against the synthetic corpus's ground truth (when the input is one),
 //! `run_summary.json` (in the work and output folders), `domains.csv` and `report.html`.
 
+mod domain_sizes;
 mod domains_table;
+mod final_shards;
+mod json_step;
+mod mixture_choice;
+mod prior;
+mod proxy_search;
+mod validation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,13 +23,19 @@ use super::dedup_accuracy::{stage_accuracy, synthetic_ground_truth};
 use super::write_output;
 use crate::Result;
 use crate::engine::cache::StageManifest;
-use crate::engine::config::PipelineConfig;
-use crate::engine::runner::{EngineRun, new_runtime, run_engine};
+use crate::engine::config::{MixtureMethod, PipelineConfig, ShardsConfig, TokenCount};
+use crate::engine::runner::{EngineRun, new_runtime, run_curation, run_engine};
 use crate::engine::summary::{RunSummary, SUMMARY_FILE};
 use crate::progress::Progress;
 use crate::report::render_report;
 
+use domain_sizes::count_domain_sizes;
+use final_shards::write_final_shards;
+use mixture_choice::choose_mixture;
+
+pub use domain_sizes::{DomainSize, DomainSizes};
 pub use domains_table::{DOMAINS_FILE, write_domain_tables};
+pub use mixture_choice::PLAUSIBLE_DOMAINS;
 
 pub const REPORT_FILE: &str = "report.html";
 
@@ -51,7 +64,11 @@ pub async fn run_pipeline(
         shards_dir,
         mixture_path,
         cached,
-    } = run_engine(config, config_path, progress).await?;
+    } = if config.shards.is_some() || config.mixture.method != MixtureMethod::Natural {
+        run_job(config, config_path, progress).await?
+    } else {
+        run_engine(config, config_path, progress).await?
+    };
     summary.dedup_accuracy = score_near_duplicates(config, &summary, &finished)?;
     let out_dir = &config.pipeline.out_dir;
     let summary_json = summary.to_json();
@@ -70,6 +87,66 @@ pub async fn run_pipeline(
         summary_path,
         shards_dir,
         mixture_path,
+        cached,
+    })
+}
+
+/// A run with `[mixture]` or `[shards]`: curation, the domain sizes, the mixture (natural,
+/// searched or from a file), then the final shards drawn by it.
+async fn run_job(
+    config: &PipelineConfig,
+    config_path: &Path,
+    progress: &dyn Progress,
+) -> Result<EngineRun> {
+    let curation = run_curation(config, config_path, progress).await?;
+    let mut settings = config
+        .shards
+        .clone()
+        .unwrap_or_else(|| ShardsConfig::new(1));
+    let seed = settings.seed.unwrap_or(config.pipeline.seed);
+    let domain_column = &config.output.domain_column;
+    let work_dir = &config.pipeline.work_dir;
+    let (sizes, sizes_reused) = count_domain_sizes(
+        &curation,
+        domain_column,
+        settings.valid_fraction,
+        seed,
+        work_dir,
+        progress,
+    )
+    .await?;
+    if config.shards.is_none() {
+        // Without a budget the final shards are as large as the documents' train split.
+        settings.tokens = TokenCount(sizes.train_tokens().max(1));
+    }
+    let chosen = choose_mixture(config, &curation, &sizes, progress).await?;
+    let out_dir = &config.pipeline.out_dir;
+    let shards = write_final_shards(
+        &curation,
+        &chosen.mixture,
+        &settings,
+        domain_column,
+        seed,
+        out_dir,
+        progress,
+    )
+    .await?;
+    let mut cached = curation.documents.cached.clone();
+    if sizes_reused {
+        cached.push("domain_sizes".to_string());
+    }
+    cached.extend(chosen.reused.iter().cloned());
+    if shards.reused {
+        cached.push("final_shards".to_string());
+    }
+    let mut summary = curation.summary(config, chosen.mixture, shards.manifest, shards.dir.clone());
+    summary.warnings.extend(chosen.warnings);
+    summary.mixture_choice = Some(chosen.summary);
+    Ok(EngineRun {
+        summary,
+        finished: curation.documents.finished,
+        shards_dir: shards.dir,
+        mixture_path: shards.mixture_path,
         cached,
     })
 }

@@ -10,12 +10,12 @@
 //! missing. All proxies share one initialization and one batch stream seed (common random
 //! numbers): their losses differ by their mixtures, not by luck of the draw.
 
-mod proxy_data;
+pub(crate) mod proxy_data;
 mod recorded_runs;
 mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use blend_datasets::files::{sha256_file, write_atomic};
@@ -34,7 +34,8 @@ use crate::engine::mixture_search::{SamplerOptions, SearchRequest, search_mixtur
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
 
-pub use recorded_runs::{RecordedRun, runs_table};
+pub use crate::engine::config::{LOSS_PREFIX, MEAN_LOSS};
+pub use recorded_runs::{RecordedRun, RunsFolder, runs_table};
 pub use report::render_proxy_search_report;
 
 pub const PROXY_DATA_DIR: &str = "proxy-data";
@@ -42,9 +43,6 @@ pub const RUNS_DIR: &str = "runs";
 pub const RUNS_TABLE: &str = "runs.csv";
 pub const SEARCH_STATE: &str = "search.json";
 pub const SEARCH_REPORT: &str = "report.html";
-/// The default regression target: the mean held-out loss over domains.
-pub const MEAN_LOSS: &str = "valid_loss";
-pub const LOSS_PREFIX: &str = "loss/";
 
 /// What `blend search` was asked to do.
 #[derive(Debug, Clone)]
@@ -138,24 +136,27 @@ pub fn run_proxy_search(
     check_target(&request.target, &data.domains)?;
     check_domain_sizes(&data_manifest, request.sequence_length)?;
     let settings = train_settings(request, data.vocab_size);
-    let train_tokens = data.train_tokens();
-    let total: u64 = train_tokens.iter().sum();
-    let natural: Vec<f64> = train_tokens
-        .iter()
-        .map(|&t| t as f64 / total as f64)
-        .collect();
-    let mixtures = SamplerConfig::regmix(natural.clone()).sample(request.proxies, request.seed)?;
+    let natural = natural_shares(&data);
+    let mixtures =
+        SamplerConfig::regmix(natural.clone()).design_runs(request.proxies, request.seed)?;
+    let folder = RunsFolder {
+        dir: request.out_dir.join(RUNS_DIR),
+        state_file: request.out_dir.join(SEARCH_STATE),
+        restart: request.restart,
+    };
     let (runs, trained) = train_missing_runs(
-        request,
+        &folder,
         &data,
-        &data_manifest,
+        &data_manifest.key,
         &settings,
         &mixtures,
+        request.parallel,
         progress,
     )?;
     let warnings = too_few_runs(runs.len(), data.domains.len());
-    let (model, model_path) = fit_regressor(request, &data.domains, &runs)?;
-    let domains_path = write_domain_tokens(request, &data_manifest)?;
+    let model = fit_regressor(&request.out_dir, request, &data.domains, &runs)?;
+    let model_path = request.out_dir.join(MODEL_FILE);
+    let domains_path = write_domain_tokens(&request.out_dir, &data_manifest)?;
     let result = search_mixture(
         &SearchRequest {
             model: model_path.clone(),
@@ -165,6 +166,7 @@ pub fn run_proxy_search(
             },
             sampler: SamplerOptions::default(),
             domain_tokens: Some(domains_path),
+            prior: None,
             token_budget: None,
             max_epochs: request.max_epochs,
             min_weights: Vec::new(),
@@ -197,8 +199,18 @@ pub fn run_proxy_search(
     Ok(outcome)
 }
 
+/// Each domain's share of the proxies' training tokens.
+pub(crate) fn natural_shares(data: &ProxyData) -> Vec<f64> {
+    let train_tokens = data.train_tokens();
+    let total: u64 = train_tokens.iter().sum();
+    train_tokens
+        .iter()
+        .map(|&t| t as f64 / total.max(1) as f64)
+        .collect()
+}
+
 /// The proxies' model and training settings for a vocabulary of `vocab_size`.
-fn train_settings(request: &ProxySearchRequest, vocab_size: usize) -> TrainSettings {
+pub(crate) fn train_settings(request: &ProxySearchRequest, vocab_size: usize) -> TrainSettings {
     let model_config = request.preset.config(vocab_size, request.sequence_length);
     let mut settings = TrainSettings::new(model_config, request.steps, request.seed);
     settings.batch_size = request.batch_size;
@@ -208,7 +220,7 @@ fn train_settings(request: &ProxySearchRequest, vocab_size: usize) -> TrainSetti
 }
 
 /// Every domain needs one full window of training and of held-out tokens.
-fn check_domain_sizes(data: &ProxyDataManifest, sequence_length: usize) -> Result<()> {
+pub(crate) fn check_domain_sizes(data: &ProxyDataManifest, sequence_length: usize) -> Result<()> {
     let needed = (sequence_length + 1) as u64;
     for files in &data.domains {
         if files.train_tokens < needed || files.valid_tokens < needed {
@@ -223,27 +235,29 @@ fn check_domain_sizes(data: &ProxyDataManifest, sequence_length: usize) -> Resul
     Ok(())
 }
 
-/// The recorded runs, after training every run of `mixtures` not recorded yet (each saved
-/// under `runs/` as it finishes); also how many were trained now.
-fn train_missing_runs(
-    request: &ProxySearchRequest,
+/// The recorded runs, after training every run of `mixtures` (row-major, one row per run)
+/// not recorded in `folder` yet (each saved as it finishes); also how many were trained now.
+pub(crate) fn train_missing_runs(
+    folder: &RunsFolder,
     data: &ProxyData,
-    data_manifest: &ProxyDataManifest,
+    data_key: &str,
     settings: &TrainSettings,
     mixtures: &[f64],
+    parallel: usize,
     progress: &dyn Progress,
 ) -> Result<(Vec<RecordedRun>, usize)> {
     let d = data.domains.len();
+    let proxies = mixtures.len() / d.max(1);
     let state = recorded_runs::SearchState {
         blend: BLEND_VERSION.into(),
-        data_key: data_manifest.key.clone(),
+        data_key: data_key.to_string(),
         domains: data.domains.clone(),
         settings: settings.clone(),
     };
-    let runs_dir = request.out_dir.join(RUNS_DIR);
-    let mut recorded = recorded_runs::load_recorded_runs(request, &state, &runs_dir)?;
+    let runs_dir = &folder.dir;
+    let mut recorded = recorded_runs::load_recorded_runs(folder, &state)?;
     recorded.retain(|run| {
-        run.run < request.proxies
+        run.run < proxies
             && run
                 .weights
                 .iter()
@@ -251,7 +265,7 @@ fn train_missing_runs(
                 .all(|(a, b)| (a - b).abs() < 1e-12)
     });
     let done: BTreeSet<usize> = recorded.iter().map(|r| r.run).collect();
-    let jobs: Vec<ProxyJob> = (0..request.proxies)
+    let jobs: Vec<ProxyJob> = (0..proxies)
         .filter(|run| !done.contains(run))
         .map(|run| ProxyJob {
             run,
@@ -279,7 +293,7 @@ fn train_missing_runs(
         data,
         &jobs,
         settings,
-        request.parallel,
+        parallel,
         &|_| bar.advance(1),
         &|job, outcome| {
             let run = RecordedRun {
@@ -309,7 +323,7 @@ fn train_missing_runs(
 }
 
 /// The warning a user should read before trusting a mixture fitted on few runs.
-fn too_few_runs(runs: usize, domains: usize) -> Vec<String> {
+pub(crate) fn too_few_runs(runs: usize, domains: usize) -> Vec<String> {
     let mut warnings = Vec::new();
     if runs < 4 * domains {
         warnings.push(format!(
@@ -322,40 +336,59 @@ fn too_few_runs(runs: usize, domains: usize) -> Vec<String> {
     warnings
 }
 
-/// Writes `runs.csv` and fits the regressor on it (`model.json`).
-fn fit_regressor(
-    request: &ProxySearchRequest,
+/// The file a search's regressor is written to.
+pub const MODEL_FILE: &str = "model.json";
+
+/// What a regressor fit needs besides the runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FitRequest<'a> {
+    pub target: &'a str,
+    pub regressor: RegressorKind,
+    pub seed: u64,
+}
+
+impl<'a> From<&'a ProxySearchRequest> for FitRequest<'a> {
+    fn from(request: &'a ProxySearchRequest) -> Self {
+        Self {
+            target: &request.target,
+            regressor: request.regressor,
+            seed: request.seed,
+        }
+    }
+}
+
+/// Writes `runs.csv` into `dir` and fits the regressor on it (`model.json`).
+pub(crate) fn fit_regressor<'a>(
+    dir: &Path,
+    request: impl Into<FitRequest<'a>>,
     domains: &[String],
     runs: &[RecordedRun],
-) -> Result<(RegressorModel, PathBuf)> {
+) -> Result<RegressorModel> {
+    let request = request.into();
     let table = runs_table(domains, runs);
-    let runs_table_path = request.out_dir.join(RUNS_TABLE);
+    let runs_table_path = dir.join(RUNS_TABLE);
     table.write(&runs_table_path)?;
-    let inputs = BTreeMap::from([(
-        format!("runs:{}", runs_table_path.display()),
-        sha256_file(&runs_table_path)?,
-    )]);
+    let inputs = BTreeMap::from([(format!("runs:{RUNS_TABLE}"), sha256_file(&runs_table_path)?)]);
     let fit = FitSettings {
         seed: request.seed,
         ..FitSettings::default()
     };
     let model = RegressorModel::fit(
         &table,
-        &request.target,
+        request.target,
         request.regressor,
         &fit,
         true,
         inputs,
     )?;
-    let model_path = request.out_dir.join("model.json");
-    model.write(&model_path)?;
-    Ok((model, model_path))
+    model.write(&dir.join(MODEL_FILE))?;
+    Ok(model)
 }
 
-/// `domains.csv`: the training tokens and documents of each domain (the search's prior and
-/// epoch caps).
-fn write_domain_tokens(request: &ProxySearchRequest, data: &ProxyDataManifest) -> Result<PathBuf> {
-    let path = request.out_dir.join("domains.csv");
+/// `domains.csv` in `dir`: the training tokens and documents of each domain (the search's
+/// prior and epoch caps).
+fn write_domain_tokens(dir: &Path, data: &ProxyDataManifest) -> Result<PathBuf> {
+    let path = dir.join("domains.csv");
     let mut csv = String::from("domain,tokens,documents\n");
     for files in &data.domains {
         csv.push_str(&format!(
@@ -397,7 +430,7 @@ fn check_request(request: &ProxySearchRequest) -> Result<()> {
     Ok(())
 }
 
-fn check_target(target: &str, domains: &[String]) -> Result<()> {
+pub(crate) fn check_target(target: &str, domains: &[String]) -> Result<()> {
     if target == MEAN_LOSS
         || target
             .strip_prefix(LOSS_PREFIX)

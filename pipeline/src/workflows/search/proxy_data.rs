@@ -1,7 +1,10 @@
 //! The proxies' token streams, `out/proxy-data/`: the tokenizer (the configured one, or a
 //! byte-level BPE trained on a seeded sample of the inputs), then every document's tokens in
-//! its domain's train or valid stream (held out by a seeded hash of its id). Reused while
-//! its key ([`ProxyDataKey`]: the input files, the tokenizer, the split) is unchanged.
+//! its domain's train or valid stream (held out by a seeded hash of its id). A training
+//! document long enough to fill a held-out window on its own also gives the last
+//! `valid_fraction` of its tokens to the valid stream, so a domain of a few long documents
+//! (books) still has held-out text. Reused while its key ([`ProxyDataKey`]: the input files,
+//! the tokenizer, the split) is unchanged.
 
 use arrow::array::{Array, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
@@ -32,12 +35,15 @@ struct ProxyDataKey<'a> {
     tokenizer: &'a TokenizerConfig,
     tokenizer_sha256: String,
     valid_fraction: f64,
+    /// Long documents give held-out tails of at least one window of this length + 1.
+    sequence_length: usize,
+    split: &'static str,
     seed: u64,
 }
 
 /// Writes (or reuses) `out/proxy-data`: the tokenizer, then every document's tokens in its
 /// domain's train or valid stream.
-pub(super) fn prepare_proxy_data(
+pub(crate) fn prepare_proxy_data(
     request: &ProxySearchRequest,
     progress: &dyn Progress,
 ) -> Result<(ProxyDataManifest, bool)> {
@@ -57,6 +63,8 @@ pub(super) fn prepare_proxy_data(
             None => String::new(),
         },
         valid_fraction: request.valid_fraction,
+        sequence_length: request.sequence_length,
+        split: SPLIT_RULE,
         seed: request.seed,
     });
     let dir = request.out_dir.join(PROXY_DATA_DIR);
@@ -84,7 +92,14 @@ pub(super) fn prepare_proxy_data(
                 domains.value(row)
             };
             let valid = is_valid_document(ids.value(row), request.seed, request.valid_fraction);
-            writer.add(domain, valid, tokens)?;
+            let tail = held_out_tail(tokens.len(), valid, request);
+            let (train, held_out) = tokens.split_at(tokens.len() - tail);
+            if !train.is_empty() {
+                writer.add(domain, valid, train)?;
+            }
+            if !held_out.is_empty() {
+                writer.add(domain, true, held_out)?;
+            }
         }
         bar.advance(batch.num_rows() as u64);
         Ok(())
@@ -123,6 +138,20 @@ fn domain_values(batch: &RecordBatch, domain_column: &str) -> Result<StringArray
 
 fn string_values(batch: &RecordBatch, name: &str) -> Result<StringArray> {
     string_column("search", batch, name).map_err(|e| PipelineError::operator("search", e))
+}
+
+/// How the documents are split, named in the key so a change of rule rebuilds the streams.
+const SPLIT_RULE: &str = "id-hash documents + tails of long training documents";
+
+/// Tokens at the end of a training document of `length` tokens that go to the valid stream:
+/// the last `valid_fraction` of them when that fills at least one held-out window, else none.
+pub(super) fn held_out_tail(length: usize, valid: bool, request: &ProxySearchRequest) -> usize {
+    let tail = (length as f64 * request.valid_fraction).ceil() as usize;
+    if valid || tail < request.sequence_length + 1 || tail >= length {
+        0
+    } else {
+        tail
+    }
 }
 
 /// Whether the document `id` is held out.

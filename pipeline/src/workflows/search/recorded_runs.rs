@@ -3,24 +3,17 @@
 //! settings they were made with in `search.json`, and all of them as one experiment table
 //! (`runs.csv`, readable by `blend mix`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use blend_datasets::files::write_atomic;
 use blend_mixers::ExperimentTable;
-use blend_proxy_train::{ProxyOutcome, TrainSettings};
+use blend_proxy_train::TrainSettings;
+
+pub use crate::engine::mixture_summary::RecordedRun;
 use serde::{Deserialize, Serialize};
 
-use super::{LOSS_PREFIX, MEAN_LOSS, ProxySearchRequest, SEARCH_STATE};
+use super::{LOSS_PREFIX, MEAN_LOSS};
 use crate::{PipelineError, Result};
-
-/// One finished proxy run, as saved under `runs/`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedRun {
-    pub run: usize,
-    pub domains: Vec<String>,
-    pub weights: Vec<f64>,
-    pub outcome: ProxyOutcome,
-}
 
 /// The settings a recorded run must share to be reused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,22 +54,31 @@ pub fn runs_table(domains: &[String], runs: &[RecordedRun]) -> ExperimentTable {
     }
 }
 
+/// Where a search keeps its runs: `dir/run_NNNNN.json`, and the settings they were made
+/// with in `state_file`.
+#[derive(Debug, Clone)]
+pub struct RunsFolder {
+    pub dir: PathBuf,
+    pub state_file: PathBuf,
+    /// Discard runs made with other settings instead of failing.
+    pub restart: bool,
+}
+
 /// Recorded runs made with `state`'s settings. A state file with other settings is an
-/// error unless the request says to restart (then the old runs are removed).
+/// error unless the folder says to restart (then the old runs are removed).
 pub(super) fn load_recorded_runs(
-    request: &ProxySearchRequest,
+    folder: &RunsFolder,
     state: &SearchState,
-    runs_dir: &Path,
 ) -> Result<Vec<RecordedRun>> {
-    let state_path = request.out_dir.join(SEARCH_STATE);
+    let (runs_dir, state_path) = (&folder.dir, &folder.state_file);
     let state_json = serde_json::to_string_pretty(state).expect("state serializes");
-    if let Ok(previous) = std::fs::read_to_string(&state_path) {
+    if let Ok(previous) = std::fs::read_to_string(state_path) {
         let same = serde_json::from_str::<SearchState>(&previous).is_ok_and(|p| p == *state);
         if !same {
-            if !request.restart {
+            if !folder.restart {
                 return Err(PipelineError::RunsFromOtherSettings {
-                    dir: request.out_dir.clone(),
-                    state: state_path,
+                    dir: runs_dir.clone(),
+                    state: state_path.clone(),
                 });
             }
             if runs_dir.exists() {
@@ -85,12 +87,16 @@ pub(super) fn load_recorded_runs(
         }
     }
     std::fs::create_dir_all(runs_dir).map_err(|e| PipelineError::io(runs_dir, e))?;
-    write_atomic(&state_path, state_json.as_bytes())?;
+    write_atomic(state_path, state_json.as_bytes())?;
     let mut runs = Vec::new();
     let mut entries: Vec<PathBuf> = std::fs::read_dir(runs_dir)
         .map_err(|e| PipelineError::io(runs_dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("run_"))
+        })
         .collect();
     entries.sort();
     for path in entries {

@@ -8,15 +8,12 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use blend_kernels::SeededRng;
 use futures::StreamExt;
 
-use super::FinalShardsRequest;
-use crate::engine::cache::StageManifest;
+use super::{FinalInputs, is_valid_document};
 use crate::engine::encode::encode_batch;
 use crate::engine::session::{new_session, stream_parts};
 use crate::engine::shards::domain_column;
-use crate::engine::tokenizer::LoadedTokenizer;
 use crate::progress::Progress;
 use crate::{PipelineError, Result};
 
@@ -46,27 +43,25 @@ impl DocumentIndex {
 }
 
 /// Pass 1: tokens of every output document into `token_path` (u32 little endian), and the
-/// per-document index.
+/// per-document index; a seeded `valid_fraction` of documents (by id) is held out.
 pub(super) async fn tokenize_into(
-    request: &FinalShardsRequest,
-    docs_dir: &Path,
-    docs_manifest: &StageManifest,
-    tokenizer: &LoadedTokenizer,
-    seed: u64,
+    inputs: &FinalInputs,
+    valid_fraction: f64,
     token_path: &Path,
     progress: &dyn Progress,
 ) -> Result<DocumentIndex> {
     const STAGE: &str = "tokenize";
+    let (docs_dir, docs_manifest) = (&inputs.docs_dir, &inputs.docs_manifest);
+    let tokenizer = &inputs.tokenizer;
     let ctx = new_session(4096);
     let mut stream = stream_parts(&ctx, STAGE, docs_dir, &docs_manifest.parts).await?;
-    let domain_column = domain_column(&stream.schema(), "domain");
+    let domain_column = domain_column(&stream.schema(), &inputs.domain_column);
     let mut out = BufWriter::with_capacity(
         1 << 20,
         File::create(token_path).map_err(|e| PipelineError::io(token_path, e))?,
     );
     let mut index = DocumentIndex::default();
     let mut lookup = HashMap::new();
-    let mut valid_rng = SeededRng::for_stream(seed, "shards/valid");
     let mut offset = 0u64;
     let task = progress.start("tokenize", Some(docs_manifest.rows_out), "docs");
     while let Some(batch) = stream.next().await {
@@ -85,9 +80,10 @@ pub(super) async fn tokenize_into(
             })?);
             index.domains.push(domain_index);
             index.ids.push(encoded.ids.value(row).to_string());
+            let id = encoded.ids.value(row);
             index
                 .valid
-                .push(valid_rng.bernoulli(request.valid_fraction));
+                .push(is_valid_document(id, inputs.seed, valid_fraction));
             offset += tokens.len() as u64;
         }
         task.advance(batch.num_rows() as u64);

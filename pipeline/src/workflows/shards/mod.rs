@@ -10,12 +10,15 @@ mod document_index;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use blend_datasets::files::write_atomic;
 use blend_datasets::shards::{
     DomainDocuments, MANIFEST_FILE, MANIFEST_VERSION, SelectionPlan, ShardEntry, ShardFormat,
     ShardManifest, SplitSummary, SplitWriter, TokenDtype, plan_selection,
 };
+
+pub use crate::engine::config::{ShardsConfig, parse_token_count};
 use blend_kernels::SeededRng;
 use blend_mixers::Mixture;
 use serde::Serialize;
@@ -37,49 +40,25 @@ pub struct FinalShardsRequest {
     pub mixture: PathBuf,
     /// A finished run's output or work folder (holding run_summary.json).
     pub run: PathBuf,
-    pub tokens: u64,
     pub out: PathBuf,
     /// Defaults to the run's tokenizer.json.
     pub tokenizer: Option<PathBuf>,
-    /// Defaults to the mixture's seed.
-    pub seed: Option<u64>,
-    pub max_epochs: f64,
-    pub formats: Vec<ShardFormat>,
-    pub sequence_length: Option<u64>,
-    pub valid_fraction: f64,
-    pub max_tokens_per_shard: u64,
-}
-
-fn check(request: &FinalShardsRequest) -> Result<()> {
-    if request.tokens == 0 {
-        return Err(PipelineError::argument("--tokens", "must be positive"));
-    }
-    if !(request.max_epochs.is_finite() && request.max_epochs > 0.0) {
-        return Err(PipelineError::argument(
-            "--max-epochs",
-            format!("must be positive, got {}", request.max_epochs),
-        ));
-    }
-    if !(0.0..1.0).contains(&request.valid_fraction) {
-        return Err(PipelineError::argument(
-            "--valid-fraction",
-            format!("must be in [0, 1), got {}", request.valid_fraction),
-        ));
-    }
-    if request.sequence_length == Some(0) {
-        return Err(PipelineError::argument("--seq-len", "must be positive"));
-    }
-    Ok(())
+    /// Budget, formats, packing, epochs cap, valid split, shard size; `seed` defaults to
+    /// the mixture's.
+    pub settings: ShardsConfig,
 }
 
 /// What the final shards are drawn from, read and checked before anything is written.
-struct FinalInputs {
-    mixture: Mixture,
-    docs_dir: PathBuf,
-    docs_manifest: StageManifest,
-    tokenizer: LoadedTokenizer,
-    seed: u64,
-    dtype: TokenDtype,
+pub(crate) struct FinalInputs {
+    pub mixture: Mixture,
+    /// Where the mixture is (or will be) written, named in budget errors.
+    pub mixture_path: PathBuf,
+    pub docs_dir: PathBuf,
+    pub docs_manifest: StageManifest,
+    pub domain_column: String,
+    pub tokenizer: Arc<LoadedTokenizer>,
+    pub seed: u64,
+    pub dtype: TokenDtype,
 }
 
 /// Writes the final shards of `request` and returns their manifest.
@@ -87,7 +66,9 @@ pub async fn build_final_shards(
     request: &FinalShardsRequest,
     progress: &dyn Progress,
 ) -> Result<ShardManifest> {
-    check(request)?;
+    if let Some((key, problem)) = request.settings.problem() {
+        return Err(PipelineError::argument(format!("shards {key}"), problem));
+    }
     let inputs = read_inputs(request)?;
     let holds_other_files = !request.out.join(MANIFEST_FILE).exists()
         && std::fs::read_dir(&request.out).is_ok_and(|mut entries| entries.next().is_some());
@@ -96,12 +77,27 @@ pub async fn build_final_shards(
             path: request.out.clone(),
         });
     }
+    let key = CacheKey::new(&FinalShardsKey {
+        blend: BLEND_VERSION,
+        docs: &inputs.docs_manifest.hash,
+        mixture: &inputs.mixture.sha256(),
+        settings: &request.settings,
+        seed: inputs.seed,
+        tokenizer: &inputs.tokenizer.info.sha256,
+    });
     write_folder_async(&request.out, async |tmp: &Path| {
-        let manifest = write_final(request, &inputs, tmp, progress).await?;
+        let manifest = draw_final_shards(&request.settings, &inputs, &key, tmp, progress).await?;
         write_atomic(&tmp.join(MANIFEST_FILE), manifest.to_json().as_bytes())?;
         Ok(manifest)
     })
     .await
+}
+
+/// Whether a document is held out of the final shards' train split (a seeded hash of its
+/// id, so any pass over the documents agrees on it).
+pub(crate) fn is_valid_document(id: &str, seed: u64, fraction: f64) -> bool {
+    fraction > 0.0
+        && SeededRng::for_stream(seed, &format!("shards/valid/{id}")).next_f64() < fraction
 }
 
 /// The mixture, the run's output documents and the tokenizer of `request`.
@@ -115,17 +111,22 @@ fn read_inputs(request: &FinalShardsRequest) -> Result<FinalInputs> {
             "it names no output stage",
         )
     })?;
+    let docs_dir = relative_to(&request.run, docs_stage.dir.clone());
     let docs_manifest =
-        StageManifest::read_verified(&docs_stage.dir).map_err(|_| PipelineError::StaleRun {
-            dir: docs_stage.dir.clone(),
+        StageManifest::read_verified(&docs_dir).map_err(|_| PipelineError::StaleRun {
+            dir: docs_dir.clone(),
         })?;
     let tokenizer_path = request
         .tokenizer
         .clone()
         .unwrap_or_else(|| summary.out_dir.join(TOKENIZER_FILE));
+    // Paths recorded by older runs may be relative to the folder the run was started in;
+    // a relative one is taken relative to the summary's folder.
+    let tokenizer_path = relative_to(&request.run, tokenizer_path);
     let tokenizer = load_tokenizer(&tokenizer_path, &summary.shards.tokenizer.eos_token, None)?;
     let dtype = TokenDtype::for_vocab_size(tokenizer.info.vocab_size as usize);
     let uint16_only = request
+        .settings
         .formats
         .iter()
         .any(|f| matches!(f, ShardFormat::Nanogpt | ShardFormat::Llmc));
@@ -136,13 +137,29 @@ fn read_inputs(request: &FinalShardsRequest) -> Result<FinalInputs> {
         });
     }
     Ok(FinalInputs {
-        seed: request.seed.unwrap_or(mixture.seed),
+        seed: request.settings.seed.unwrap_or(mixture.seed),
         mixture,
-        docs_dir: docs_stage.dir.clone(),
+        mixture_path: request.mixture.clone(),
+        docs_dir,
         docs_manifest,
-        tokenizer,
+        domain_column: summary.domain_column.clone(),
+        tokenizer: Arc::new(tokenizer),
         dtype,
     })
+}
+
+/// `path` as recorded in the run summary of `run` (a folder or the summary file): relative
+/// paths are taken relative to the summary's folder.
+fn relative_to(run: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        return path;
+    }
+    let folder = if run.is_file() {
+        run.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        run.to_path_buf()
+    };
+    folder.join(path)
 }
 
 /// The stage whose documents the run wrote as shards.
@@ -152,29 +169,23 @@ fn output_stage(summary: &RunSummary) -> Option<&StageSummary> {
     })
 }
 
-async fn write_final(
-    request: &FinalShardsRequest,
+/// Draws the final shards of `inputs` by `settings` into `tmp`; the manifest's `run_key` is
+/// `key`. `blend shards` and `blend run` both write their final shards with it.
+pub(crate) async fn draw_final_shards(
+    settings: &ShardsConfig,
     inputs: &FinalInputs,
+    key: &CacheKey,
     tmp: &Path,
     progress: &dyn Progress,
 ) -> Result<ShardManifest> {
     let token_path = tmp.join("tokens.u32.tmp");
-    let index = tokenize_into(
-        request,
-        &inputs.docs_dir,
-        &inputs.docs_manifest,
-        &inputs.tokenizer,
-        inputs.seed,
-        &token_path,
-        progress,
-    )
-    .await?;
+    let index = tokenize_into(inputs, settings.valid_fraction, &token_path, progress).await?;
     let tokens = TokenFile::open(&token_path)?;
     let train_docs = train_documents_by_domain(&index, &inputs.mixture);
-    let plan = plan_draw(request, inputs, &index, &train_docs)?;
+    let plan = plan_draw(settings, inputs, &index, &train_docs)?;
     let task = progress.start("write shards", Some(plan.order.len() as u64), "docs");
     let mut buffer = Vec::new();
-    let mut train = split_writer(request, inputs, tmp, TRAIN_SPLIT);
+    let mut train = split_writer(settings, inputs, tmp, TRAIN_SPLIT);
     for &(domain, doc_in_domain) in &plan.order {
         let doc = train_docs[domain as usize][doc_in_domain as usize] as usize;
         tokens.read(&index, doc, &mut buffer)?;
@@ -184,7 +195,7 @@ async fn write_final(
     }
     let mut valid_order: Vec<usize> = (0..index.valid.len()).filter(|&d| index.valid[d]).collect();
     SeededRng::for_stream(inputs.seed, "shards/valid-order").shuffle(&mut valid_order);
-    let mut valid = split_writer(request, inputs, tmp, VALID_SPLIT);
+    let mut valid = split_writer(settings, inputs, tmp, VALID_SPLIT);
     for doc in valid_order {
         tokens.read(&index, doc, &mut buffer)?;
         valid.add_document(&buffer, &index.ids[doc], index.domain(doc))?;
@@ -207,7 +218,7 @@ async fn write_final(
     if valid_summary.documents > 0 {
         splits.insert(VALID_SPLIT.to_string(), valid_summary);
     }
-    Ok(final_manifest(request, inputs, splits, shards))
+    Ok(final_manifest(settings, inputs, key, splits, shards))
 }
 
 /// The train documents of each mixture domain (in mixture order); documents of other
@@ -238,7 +249,7 @@ fn train_documents_by_domain(index: &DocumentIndex, mixture: &Mixture) -> Vec<Ve
 
 /// Which train documents to write, in which order, to meet the budget by the mixture.
 fn plan_draw(
-    request: &FinalShardsRequest,
+    settings: &ShardsConfig,
     inputs: &FinalInputs,
     index: &DocumentIndex,
     train_docs: &[Vec<u32>],
@@ -257,17 +268,18 @@ fn plan_draw(
                 .collect(),
         })
         .collect();
-    plan_selection(&domains, request.tokens, request.max_epochs, inputs.seed).map_err(|e| {
+    let tokens = settings.tokens.get();
+    plan_selection(&domains, tokens, settings.max_epochs, inputs.seed).map_err(|e| {
         PipelineError::Budget {
-            tokens: request.tokens,
-            mixture: request.mixture.clone(),
+            tokens,
+            mixture: inputs.mixture_path.clone(),
             problem: e.to_string(),
         }
     })
 }
 
 fn split_writer(
-    request: &FinalShardsRequest,
+    settings: &ShardsConfig,
     inputs: &FinalInputs,
     dir: &Path,
     split: &str,
@@ -275,40 +287,37 @@ fn split_writer(
     SplitWriter::new(
         dir,
         split,
-        &request.formats,
+        &settings.formats,
         inputs.dtype,
-        request.max_tokens_per_shard,
-        request.sequence_length,
+        settings.shard_tokens.get(),
+        settings.sequence_length,
     )
 }
 
 /// What the final shards depend on; its hash is the manifest's `run_key`.
 #[derive(Debug, Serialize)]
-struct FinalShardsKey<'a> {
-    blend: &'a str,
-    docs: &'a str,
-    request: &'a FinalShardsRequest,
-    tokenizer: &'a str,
+pub(crate) struct FinalShardsKey<'a> {
+    pub blend: &'a str,
+    pub docs: &'a str,
+    pub mixture: &'a str,
+    pub settings: &'a ShardsConfig,
+    pub seed: u64,
+    pub tokenizer: &'a str,
 }
 
 fn final_manifest(
-    request: &FinalShardsRequest,
+    settings: &ShardsConfig,
     inputs: &FinalInputs,
+    key: &CacheKey,
     splits: BTreeMap<String, SplitSummary>,
     shards: Vec<ShardEntry>,
 ) -> ShardManifest {
-    let key = CacheKey::new(&FinalShardsKey {
-        blend: BLEND_VERSION,
-        docs: &inputs.docs_manifest.hash,
-        request,
-        tokenizer: &inputs.tokenizer.info.sha256,
-    });
     ShardManifest {
         manifest_version: MANIFEST_VERSION,
         created_by: format!("blend {BLEND_VERSION}"),
-        formats: request.formats.clone(),
+        formats: settings.formats.clone(),
         dtype: inputs.dtype,
-        sequence_length: request.sequence_length,
+        sequence_length: settings.sequence_length,
         tokenizer: inputs.tokenizer.info.clone(),
         mixture_sha256: inputs.mixture.sha256(),
         seed: inputs.seed,
@@ -318,40 +327,5 @@ fn final_manifest(
         total_tokens: shards.iter().map(|s| s.tokens).sum(),
         splits,
         shards,
-    }
-}
-
-/// Parses token counts such as `2B`, `500M`, `1.5e9`, `10_000`, `64k` (decimal units).
-pub fn parse_token_count(text: &str) -> Option<u64> {
-    let cleaned: String = text
-        .trim()
-        .chars()
-        .filter(|c| *c != '_' && *c != ',')
-        .collect();
-    let (number, multiplier) = match cleaned.chars().last()?.to_ascii_uppercase() {
-        'K' => (&cleaned[..cleaned.len() - 1], 1e3),
-        'M' => (&cleaned[..cleaned.len() - 1], 1e6),
-        'B' | 'G' => (&cleaned[..cleaned.len() - 1], 1e9),
-        'T' => (&cleaned[..cleaned.len() - 1], 1e12),
-        _ => (cleaned.as_str(), 1.0),
-    };
-    let value: f64 = number.parse().ok()?;
-    let tokens = value * multiplier;
-    (1.0..1e19).contains(&tokens).then(|| tokens.round() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_counts_parse() {
-        assert_eq!(parse_token_count("2B"), Some(2_000_000_000));
-        assert_eq!(parse_token_count("500m"), Some(500_000_000));
-        assert_eq!(parse_token_count("64k"), Some(64_000));
-        assert_eq!(parse_token_count("1.5e6"), Some(1_500_000));
-        assert_eq!(parse_token_count("10_000"), Some(10_000));
-        assert_eq!(parse_token_count("0"), None);
-        assert_eq!(parse_token_count("lots"), None);
     }
 }

@@ -25,7 +25,23 @@
 //! [[stages.params.rules]]
 //! name = "normalize"
 //! keep = "normalize_reject IS NULL"
+//!
+//! [mixture]                # how the mixture is chosen (see [`mixture`])
+//! method = "search"
+//!
+//! [shards]                 # the final shards, drawn by that mixture (see [`shards`])
+//! tokens = "20M"
 //! ```
+
+mod mixture;
+mod shards;
+mod token_count;
+
+pub use mixture::{
+    LOSS_PREFIX, MEAN_LOSS, MixtureConfig, MixtureMethod, NamedPrior, PriorConfig, ValidateConfig,
+};
+pub use shards::ShardsConfig;
+pub use token_count::{TokenCount, parse_token_count};
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +63,12 @@ pub struct PipelineConfig {
     pub tokenizer: TokenizerConfig,
     #[serde(default)]
     pub output: OutputConfig,
+    #[serde(default)]
+    pub mixture: MixtureConfig,
+    /// The final shards drawn by the mixture; without this section (and with the natural
+    /// mixture) every output document is written once, in corpus order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardsConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +236,9 @@ impl PipelineConfig {
         let text = std::fs::read_to_string(path).map_err(|e| PipelineError::io(path, e))?;
         let mut config = Self::parse(&text, path)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute, so that paths recorded in the run's outputs (run_summary.json) name the
+        // same files from any folder.
+        let base = std::path::absolute(&base).map_err(|e| PipelineError::io(&base, e))?;
         config.resolve_paths(&base);
         Ok(config)
     }
@@ -246,7 +271,69 @@ impl PipelineConfig {
         if self.output.max_tokens_per_shard == 0 {
             return fail("output.max_tokens_per_shard must be positive".into());
         }
+        if let Some((key, problem)) = self.mixture.problem() {
+            return fail(format!("[mixture] {key}: {problem}"));
+        }
+        if let Some((key, problem)) = self.shards.as_ref().and_then(ShardsConfig::problem) {
+            return fail(format!("[shards] {key}: {problem}"));
+        }
         Ok(())
+    }
+
+    /// Checks that every file the config names exists (inputs, tokenizer, mixture file,
+    /// prior tokenizer, operators' path parameters), before any work starts.
+    pub fn check_files(&self, config_path: &Path) -> Result<()> {
+        let mut named: Vec<(String, &Path)> = Vec::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            named.push((
+                format!("[[inputs]] #{} path: input not found", i + 1),
+                &input.path,
+            ));
+        }
+        if let Some(path) = &self.tokenizer.path {
+            named.push(("[tokenizer] path".into(), path));
+        }
+        if let Some(path) = &self.mixture.file {
+            named.push(("[mixture] file".into(), path));
+        }
+        if let PriorConfig::Tokenizer { tokenizer } = &self.mixture.prior {
+            named.push(("[mixture] prior.tokenizer".into(), tokenizer));
+        }
+        for stage in &self.stages {
+            for key in blend_operators::path_params(&stage.operator) {
+                if let Some(text) = stage.params.get(*key).and_then(|v| v.as_str()) {
+                    named.push((
+                        format!("stage `{}` params.{key}", stage.name),
+                        Path::new(text),
+                    ));
+                }
+            }
+        }
+        match named.into_iter().find(|(_, path)| !path.exists()) {
+            Some((key, path)) => Err(PipelineError::Config {
+                path: config_path.to_path_buf(),
+                message: format!("{key}: {} does not exist", path.display()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The passes over a domain's tokens the mixture may ask for: `[mixture] max_epochs`,
+    /// else `[shards] max_epochs`, else 4.
+    pub fn max_epochs(&self) -> f64 {
+        self.mixture
+            .max_epochs
+            .or(self.shards.as_ref().map(|s| s.max_epochs))
+            .unwrap_or_else(shards::default_max_epochs)
+    }
+
+    /// The tokens the final mixture draws: `[mixture] token_budget`, else `[shards]
+    /// tokens`; `None` means all available tokens.
+    pub fn token_budget(&self) -> Option<u64> {
+        self.mixture
+            .token_budget
+            .or(self.shards.as_ref().map(|s| s.tokens))
+            .map(TokenCount::get)
     }
 
     /// Makes relative paths relative to `base`: the folders, inputs and tokenizer, and the
@@ -265,6 +352,12 @@ impl PipelineConfig {
         }
         if let Some(path) = self.tokenizer.path.as_mut() {
             resolve(path);
+        }
+        if let Some(path) = self.mixture.file.as_mut() {
+            resolve(path);
+        }
+        if let PriorConfig::Tokenizer { tokenizer } = &mut self.mixture.prior {
+            resolve(tokenizer);
         }
         for stage in &mut self.stages {
             for key in blend_operators::path_params(&stage.operator) {

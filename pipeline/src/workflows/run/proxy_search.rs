@@ -1,0 +1,344 @@
+//! `[mixture] method = "search"` inside a run: the proxies train on the run's own output
+//! documents (their domains are what the DAG produced), the first runs cover the simplex,
+//! the candidates are bounded by the final shards' budget and epoch cap, and every step is
+//! cached: the token streams, each proxy run (its own commit point), the regressor fit, the
+//! search and each validation seed. Adding proxies trains only the new ones.
+
+use std::path::{Path, PathBuf};
+
+use blend_datasets::read::InputSpec;
+use blend_mixers::{Mixture, RegressorModel, SamplerConfig, SearchSettings};
+use blend_proxy_train::ProxyData;
+use serde::Serialize;
+
+use super::domain_sizes::DomainSizes;
+use super::json_step::JsonStep;
+use super::prior::prior_weights;
+use super::validation::{ValidationRequest, validate_mixture};
+use crate::engine::cache::{CacheKey, cached, stage_dir};
+use crate::engine::config::{MixtureConfig, PipelineConfig, TokenizerConfig};
+use crate::engine::mixture_search::{
+    SamplerOptions, SearchRequest, WeightBound, apply_weight_bounds, apportion, search_mixture,
+};
+use crate::engine::mixture_summary::{NamedWeights, SearchSummary, ValidationSummary};
+use crate::engine::runner::Curation;
+use crate::progress::Progress;
+use crate::workflows::search::proxy_data::prepare_proxy_data;
+use crate::workflows::search::{
+    FitRequest, MODEL_FILE, PROXY_DATA_DIR, ProxySearchRequest, RunsFolder, check_domain_sizes,
+    check_target, fit_regressor, too_few_runs, train_missing_runs, train_settings,
+};
+use crate::{BLEND_VERSION, PipelineError, Result};
+
+/// The folder under the work dir that holds a run's search.
+pub const SEARCH_DIR: &str = "search";
+
+/// A searched mixture and what it came from.
+pub struct SearchedMixture {
+    pub mixture: Mixture,
+    pub prior: NamedWeights,
+    pub search: SearchSummary,
+    pub validation: Option<ValidationSummary>,
+    /// Steps reused from cache.
+    pub reused: Vec<String>,
+}
+
+/// Runs the search of `config` over the curation's output documents.
+pub async fn search_in_run(
+    config: &PipelineConfig,
+    curation: &Curation,
+    sizes: &DomainSizes,
+    progress: &dyn Progress,
+) -> Result<SearchedMixture> {
+    let m = &config.mixture;
+    let dir = config.pipeline.work_dir.join(SEARCH_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
+    let mut reused = Vec::new();
+    let request = proxy_request(config, curation, &dir);
+    let (data_manifest, data_reused) = prepare_proxy_data(&request, progress)?;
+    if data_reused {
+        reused.push("proxy_data".to_string());
+    }
+    let data = ProxyData::read(&dir.join(PROXY_DATA_DIR))?;
+    check_target(&m.target, &data.domains)?;
+    check_domain_sizes(&data_manifest, m.sequence_length)?;
+    let domains = data.domains.clone();
+    let available = available_tokens(sizes, &domains)?;
+    let natural = sizes.shares(&domains);
+    let budget = config
+        .token_budget()
+        .unwrap_or_else(|| sizes.train_tokens());
+    let max_epochs = config.max_epochs();
+    check_budget(&domains, &available, budget, max_epochs)?;
+    let prior = prior_weights(
+        &m.prior,
+        curation,
+        &config.output.domain_column,
+        &domains,
+        &natural,
+        progress,
+    )
+    .await?;
+    let (min, max) = weight_bounds(m);
+    let mut sampler = SamplerConfig::regmix(prior.weights.clone());
+    sampler.temperature = m.temperature;
+    sampler.cap_epochs(&available, budget, max_epochs);
+    apply_weight_bounds(&mut sampler, &domains, &min, &max)?;
+    let mixtures = sampler.design_runs(m.proxies, config.pipeline.seed)?;
+    let settings = train_settings(&request, data.vocab_size);
+    let runs_key = CacheKey::new(&(&data_manifest.key, &settings));
+    let folder = RunsFolder {
+        dir: dir.join(format!("runs-{runs_key}")),
+        state_file: dir.join(format!("runs-{runs_key}")).join("state.json"),
+        restart: false,
+    };
+    let (runs, trained) = train_missing_runs(
+        &folder,
+        &data,
+        &data_manifest.key,
+        &settings,
+        &mixtures,
+        m.parallel.max(1),
+        progress,
+    )?;
+    if trained == 0 {
+        reused.push("proxy_runs".to_string());
+    }
+    let warnings = too_few_runs(runs.len(), domains.len());
+    let fit_key = CacheKey::new(&FitKey {
+        blend: BLEND_VERSION,
+        runs: &runs,
+        target: &m.target,
+        regressor: m.regressor,
+        seed: config.pipeline.seed,
+    });
+    let fit = cached(stage_dir(&dir, "regressor", &fit_key), &fit_key, |tmp| {
+        let fit = FitRequest {
+            target: &m.target,
+            regressor: m.regressor,
+            seed: config.pipeline.seed,
+        };
+        Ok(JsonStep::new(
+            &fit_key,
+            fit_regressor(tmp, fit, &domains, &runs)?,
+        ))
+    })?;
+    if fit.reused {
+        reused.push("regressor".to_string());
+    }
+    let model: RegressorModel = fit.output.output;
+    // The budget reaches the search only through the epoch caps it binds (`upper`), so a
+    // new `[shards] tokens` that binds no domain reuses the search.
+    let search_key = CacheKey::new(&SearchKey {
+        fit: fit_key.hash(),
+        config: m,
+        prior: &prior,
+        sizes,
+        upper: &sampler.upper,
+        seed: config.pipeline.seed,
+    });
+    let model_path = fit.dir.join(MODEL_FILE);
+    let searched = cached(stage_dir(&dir, "search", &search_key), &search_key, |tmp| {
+        let domains_csv = tmp.join("domains.csv");
+        sizes.write_csv(&domains_csv)?;
+        let request = SearchRequest {
+            model: model_path.clone(),
+            settings: SearchSettings {
+                candidates: m.candidates,
+                top_k: m.top_k,
+                bootstrap: m.bootstrap,
+                seed: config.pipeline.seed,
+                ..SearchSettings::default()
+            },
+            sampler: SamplerOptions {
+                temperature: m.temperature,
+                ..SamplerOptions::default()
+            },
+            domain_tokens: Some(domains_csv),
+            prior: Some((prior.name.clone(), prior.weights.clone())),
+            token_budget: Some(budget),
+            max_epochs,
+            min_weights: min.clone(),
+            max_weights: max.clone(),
+        };
+        let mut mixture = search_mixture(&request, progress)?.mixture;
+        mixture
+            .inputs
+            .insert("proxy_data".into(), data_manifest.key.clone());
+        Ok(JsonStep::new(&search_key, mixture))
+    })?;
+    if searched.reused {
+        reused.push("search".to_string());
+    }
+    let mut mixture = searched.output.output;
+    rebudget(&mut mixture, budget, &available);
+    let validation = match m.validate {
+        None => None,
+        Some(validate) => {
+            let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
+            let request = ValidationRequest {
+                validate,
+                data: &data,
+                data_key: &data_manifest.key,
+                settings: &settings,
+                target: &m.target,
+                chosen: &chosen,
+                natural: &natural,
+                parallel: m.parallel.max(1),
+            };
+            let (summary, all_reused) = validate_mixture(&request, &dir, progress)?;
+            if all_reused {
+                reused.push("validate".to_string());
+            }
+            Some(summary)
+        }
+    };
+    Ok(SearchedMixture {
+        mixture,
+        prior,
+        search: SearchSummary {
+            settings,
+            runs,
+            trained,
+            model,
+            warnings,
+        },
+        validation,
+        reused,
+    })
+}
+
+/// What the regressor fit depends on.
+#[derive(Serialize)]
+struct FitKey<'a> {
+    blend: &'a str,
+    runs: &'a [crate::engine::mixture_summary::RecordedRun],
+    target: &'a str,
+    regressor: blend_mixers::RegressorKind,
+    seed: u64,
+}
+
+/// What the search depends on besides the fit.
+#[derive(Serialize)]
+struct SearchKey<'a> {
+    fit: &'a str,
+    config: &'a MixtureConfig,
+    prior: &'a NamedWeights,
+    sizes: &'a DomainSizes,
+    upper: &'a [f64],
+    seed: u64,
+}
+
+/// Sets the tokens each domain of `mixture` draws from `budget`, and its epochs over the
+/// `available` train tokens (in the mixture's domain order).
+fn rebudget(mixture: &mut Mixture, budget: u64, available: &[u64]) {
+    let weights: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
+    let tokens = apportion(&weights, budget);
+    mixture.total_tokens = budget;
+    for ((domain, tokens), &available) in mixture.domains.iter_mut().zip(tokens).zip(available) {
+        domain.tokens = tokens;
+        domain.available_tokens = available;
+        domain.epochs = if available > 0 {
+            tokens as f64 / available as f64
+        } else {
+            0.0
+        };
+    }
+}
+
+/// The `blend search` request the run's search amounts to: the output stage's Parquet
+/// parts as inputs, the run's tokenizer (or one of `[mixture] vocab_size`), in `dir`.
+fn proxy_request(config: &PipelineConfig, curation: &Curation, dir: &Path) -> ProxySearchRequest {
+    let m = &config.mixture;
+    let (docs_dir, docs_manifest) = (&curation.docs.0, &curation.docs.1);
+    let inputs = docs_manifest
+        .parts
+        .iter()
+        .map(|part| InputSpec::new(docs_dir.join(&part.name)))
+        .collect();
+    let mut request = ProxySearchRequest::new(inputs, PathBuf::from(dir));
+    request.domain_column = config.output.domain_column.clone();
+    request.tokenizer = TokenizerConfig {
+        // The run's tokenizer, unless the proxies get one of their own size.
+        path: m
+            .vocab_size
+            .is_none()
+            .then(|| curation.tokenizer.path.clone()),
+        vocab_size: m.vocab_size.unwrap_or(config.tokenizer.vocab_size),
+        ..config.tokenizer.clone()
+    };
+    request.valid_fraction = m.valid_fraction;
+    request.proxies = m.proxies;
+    request.preset = m.preset;
+    request.sequence_length = m.sequence_length;
+    request.steps = m.steps;
+    request.batch_size = m.batch_size;
+    request.peak_lr = m.lr;
+    request.device = m.device;
+    request.parallel = m.parallel.max(1);
+    request.target = m.target.clone();
+    request.regressor = m.regressor;
+    request.seed = config.pipeline.seed;
+    request
+}
+
+/// `[mixture] min_weight` / `max_weight` as bounds.
+fn weight_bounds(m: &MixtureConfig) -> (Vec<WeightBound>, Vec<WeightBound>) {
+    let bounds = |map: &std::collections::BTreeMap<String, f64>| {
+        map.iter()
+            .map(|(domain, &value)| WeightBound {
+                domain: domain.clone(),
+                value,
+            })
+            .collect()
+    };
+    (bounds(&m.min_weight), bounds(&m.max_weight))
+}
+
+/// The final shards' train tokens of each of `domains`.
+fn available_tokens(sizes: &DomainSizes, domains: &[String]) -> Result<Vec<u64>> {
+    domains
+        .iter()
+        .map(|d| {
+            sizes
+                .get(d)
+                .map(|s| s.train_tokens)
+                .ok_or_else(|| PipelineError::UnknownDomain {
+                    context: "the final shards' train split".into(),
+                    domain: d.clone(),
+                    known: sizes.names(),
+                })
+        })
+        .collect()
+}
+
+/// A budget no mixture can meet: even `max_epochs` passes over every domain fall short.
+pub fn check_budget(
+    domains: &[String],
+    available: &[u64],
+    budget: u64,
+    max_epochs: f64,
+) -> Result<()> {
+    let most: f64 = available.iter().map(|&a| a as f64 * max_epochs).sum();
+    if most >= budget as f64 {
+        return Ok(());
+    }
+    let per_domain = domains
+        .iter()
+        .zip(available)
+        .map(|(d, &a)| {
+            format!(
+                "{d}: {a} tokens × {max_epochs} = {:.0}",
+                a as f64 * max_epochs
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(PipelineError::Budget {
+        tokens: budget,
+        mixture: PathBuf::from("[mixture]/[shards]"),
+        problem: format!(
+            "every domain runs out: at most {max_epochs} epochs of each give {most:.0} tokens ({per_domain}); lower [shards] tokens or raise max_epochs"
+        ),
+    })
+}
