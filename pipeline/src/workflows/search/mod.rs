@@ -465,6 +465,19 @@ mod tests {
     }
 
     #[test]
+    fn long_training_documents_give_a_held_out_tail_and_short_ones_do_not() {
+        let mut request = ProxySearchRequest::new(Vec::new(), PathBuf::from("out"));
+        request.valid_fraction = 0.1;
+        request.sequence_length = 128;
+        // A book of 150k tokens gives its last 15k; a held-out book gives nothing extra.
+        assert_eq!(proxy_data::held_out_tail(150_000, false, &request), 15_000);
+        assert_eq!(proxy_data::held_out_tail(150_000, true, &request), 0);
+        // A web page whose tenth is shorter than one window stays whole.
+        assert_eq!(proxy_data::held_out_tail(1_000, false, &request), 0);
+        assert_eq!(proxy_data::held_out_tail(1_290, false, &request), 129);
+    }
+
+    #[test]
     fn the_split_is_seeded_and_close_to_its_fraction() {
         let held_out = (0..10_000)
             .filter(|i| proxy_data::is_valid_document(&format!("doc-{i}"), 3, 0.1))
