@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use blend_datasets::read::InputSpec;
 use blend_mixers::{RegressorKind, SearchSettings};
 use blend_pipeline::Progress;
-use blend_pipeline::engine::config::TokenizerConfig;
+use blend_pipeline::engine::config::{MixtureConfig, MixtureMethod, TokenizerConfig};
 use blend_pipeline::workflows::search::{MEAN_LOSS, ProxySearchRequest, run_proxy_search};
 use blend_proxy_train::{DeviceChoice, Preset};
 use clap::Args;
@@ -93,20 +93,25 @@ pub fn run(args: &SearchArgs, progress: &dyn Progress) -> anyhow::Result<()> {
         vocab_size: args.vocab_size,
         ..TokenizerConfig::default()
     };
-    request.valid_fraction = args.valid_fraction;
-    request.proxies = args.proxies;
-    request.preset = args.preset;
-    request.sequence_length = args.sequence_length;
-    request.steps = args.steps;
-    request.batch_size = args.batch_size;
-    request.peak_lr = args.lr;
-    request.device = args.device;
-    request.parallel = args.parallel.max(1);
-    request.target = args.target.clone();
-    request.regressor = args.regressor;
-    request.search.candidates = args.candidates;
-    request.search.top_k = args.top_k;
-    request.max_epochs = args.max_epochs;
+    request.apply_mixture_settings(&MixtureConfig {
+        method: MixtureMethod::Search,
+        valid_fraction: args.valid_fraction,
+        proxies: args.proxies,
+        preset: args.preset,
+        sequence_length: args.sequence_length,
+        steps: args.steps,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        device: args.device,
+        parallel: args.parallel,
+        target: args.target.clone(),
+        regressor: args.regressor,
+        candidates: args.candidates,
+        top_k: args.top_k,
+        bootstrap: request.search.bootstrap,
+        max_epochs: Some(args.max_epochs),
+        ..MixtureConfig::default()
+    });
     request.seed = args.seed;
     request.restart = args.restart;
     let outcome = run_proxy_search(&request, progress)?;

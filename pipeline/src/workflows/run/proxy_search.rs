@@ -267,17 +267,7 @@ fn proxy_request(config: &PipelineConfig, curation: &Curation, dir: &Path) -> Pr
         vocab_size: m.vocab_size.unwrap_or(config.tokenizer.vocab_size),
         ..config.tokenizer.clone()
     };
-    request.valid_fraction = m.valid_fraction;
-    request.proxies = m.proxies;
-    request.preset = m.preset;
-    request.sequence_length = m.sequence_length;
-    request.steps = m.steps;
-    request.batch_size = m.batch_size;
-    request.peak_lr = m.lr;
-    request.device = m.device;
-    request.parallel = m.parallel.max(1);
-    request.target = m.target.clone();
-    request.regressor = m.regressor;
+    request.apply_mixture_settings(m);
     request.seed = config.pipeline.seed;
     request
 }

@@ -28,8 +28,9 @@ use blend_proxy_train::{
     DeviceChoice, Preset, ProxyData, ProxyDataManifest, ProxyError, TrainSettings,
 };
 
-use super::{csv_field, write_output};
-use crate::engine::config::TokenizerConfig;
+use super::run::{DomainSize, DomainSizes};
+use super::write_output;
+use crate::engine::config::{MixtureConfig, TokenizerConfig};
 use crate::engine::mixture_search::{SamplerOptions, SearchRequest, search_mixture};
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -102,6 +103,31 @@ impl ProxySearchRequest {
     }
 }
 
+impl ProxySearchRequest {
+    /// Takes the proxy, regressor and search settings of `[mixture]` (the run's search and
+    /// `blend search`'s flags both arrive here); inputs, tokenizer, domain column, seed and
+    /// folder are the caller's.
+    pub fn apply_mixture_settings(&mut self, m: &MixtureConfig) {
+        self.valid_fraction = m.valid_fraction;
+        self.proxies = m.proxies;
+        self.preset = m.preset;
+        self.sequence_length = m.sequence_length;
+        self.steps = m.steps;
+        self.batch_size = m.batch_size;
+        self.peak_lr = m.lr;
+        self.device = m.device;
+        self.parallel = m.parallel.max(1);
+        self.target = m.target.clone();
+        self.regressor = m.regressor;
+        self.search.candidates = m.candidates;
+        self.search.top_k = m.top_k;
+        self.search.bootstrap = m.bootstrap;
+        if let Some(max_epochs) = m.max_epochs {
+            self.max_epochs = max_epochs;
+        }
+    }
+}
+
 /// What a search produced.
 #[derive(Debug)]
 pub struct ProxySearchOutcome {
@@ -154,7 +180,12 @@ pub fn run_proxy_search(
         progress,
     )?;
     let warnings = too_few_runs(runs.len(), data.domains.len());
-    let model = fit_regressor(&request.out_dir, request, &data.domains, &runs)?;
+    let fit = FitRequest {
+        target: &request.target,
+        regressor: request.regressor,
+        seed: request.seed,
+    };
+    let model = fit_regressor(&request.out_dir, fit, &data.domains, &runs)?;
     let model_path = request.out_dir.join(MODEL_FILE);
     let domains_path = write_domain_tokens(&request.out_dir, &data_manifest)?;
     let result = search_mixture(
@@ -200,7 +231,7 @@ pub fn run_proxy_search(
 }
 
 /// Each domain's share of the proxies' training tokens.
-pub(crate) fn natural_shares(data: &ProxyData) -> Vec<f64> {
+fn natural_shares(data: &ProxyData) -> Vec<f64> {
     let train_tokens = data.train_tokens();
     let total: u64 = train_tokens.iter().sum();
     train_tokens
@@ -347,24 +378,13 @@ pub(crate) struct FitRequest<'a> {
     pub seed: u64,
 }
 
-impl<'a> From<&'a ProxySearchRequest> for FitRequest<'a> {
-    fn from(request: &'a ProxySearchRequest) -> Self {
-        Self {
-            target: &request.target,
-            regressor: request.regressor,
-            seed: request.seed,
-        }
-    }
-}
-
 /// Writes `runs.csv` into `dir` and fits the regressor on it (`model.json`).
-pub(crate) fn fit_regressor<'a>(
+pub(crate) fn fit_regressor(
     dir: &Path,
-    request: impl Into<FitRequest<'a>>,
+    request: FitRequest<'_>,
     domains: &[String],
     runs: &[RecordedRun],
 ) -> Result<RegressorModel> {
-    let request = request.into();
     let table = runs_table(domains, runs);
     let runs_table_path = dir.join(RUNS_TABLE);
     table.write(&runs_table_path)?;
@@ -388,17 +408,21 @@ pub(crate) fn fit_regressor<'a>(
 /// `domains.csv` in `dir`: the training tokens and documents of each domain (the search's
 /// prior and epoch caps).
 fn write_domain_tokens(dir: &Path, data: &ProxyDataManifest) -> Result<PathBuf> {
+    let sizes = DomainSizes {
+        domains: data
+            .domains
+            .iter()
+            .map(|files| DomainSize {
+                domain: files.domain.clone(),
+                train_documents: files.train_documents,
+                train_tokens: files.train_tokens,
+                valid_documents: files.valid_documents,
+                valid_tokens: files.valid_tokens,
+            })
+            .collect(),
+    };
     let path = dir.join("domains.csv");
-    let mut csv = String::from("domain,tokens,documents\n");
-    for files in &data.domains {
-        csv.push_str(&format!(
-            "{},{},{}\n",
-            csv_field(&files.domain),
-            files.train_tokens,
-            files.train_documents
-        ));
-    }
-    write_atomic(&path, csv.as_bytes())?;
+    sizes.write_csv(&path)?;
     Ok(path)
 }
 
