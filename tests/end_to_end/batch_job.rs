@@ -7,7 +7,8 @@ use std::path::Path;
 use blend_datasets::shards::{ShardManifest, verify_shards};
 use blend_mixers::Mixture;
 use blend_pipeline::engine::config::{
-    MixtureConfig, MixtureMethod, PipelineConfig, ShardsConfig, TokenCount, ValidateConfig,
+    MixtureConfig, MixtureMethod, PipelineConfig, PriorConfig, ShardsConfig, TokenCount,
+    ValidateConfig,
 };
 use blend_pipeline::{NoProgress, RunOutcome, run_pipeline_blocking};
 use blend_tests::{demo_config, synthetic_corpus};
@@ -121,7 +122,13 @@ fn one_pipeline_file_runs_the_whole_arc_and_reuses_exactly_what_did_not_change()
         assert!(train.epochs_per_domain[&domain.domain] <= 4.0 + 1e-9);
     }
     let report = std::fs::read_to_string(&first.report_path).unwrap();
-    for section in ["Mixture choice", "Validation", "Regressor", "Proxies"] {
+    for section in [
+        "Mixture choice",
+        "Validation",
+        "Regressor",
+        "Proxies",
+        "Time and memory",
+    ] {
         assert!(report.contains(section), "report lacks {section}");
     }
 
@@ -129,6 +136,7 @@ fn one_pipeline_file_runs_the_whole_arc_and_reuses_exactly_what_did_not_change()
     let again = run(&config, &path);
     let mut everything = names(&DOCUMENT_STAGES);
     everything.extend(names(&[
+        "tokenizer",
         "domain_sizes",
         "proxy_data",
         "proxy_runs",
@@ -167,7 +175,7 @@ fn one_pipeline_file_runs_the_whole_arc_and_reuses_exactly_what_did_not_change()
         .unwrap();
     assert_eq!((search.runs.len(), search.trained), (6, 2));
     let mut expected = names(&DOCUMENT_STAGES);
-    expected.extend(names(&["domain_sizes", "proxy_data"]));
+    expected.extend(names(&["tokenizer", "domain_sizes", "proxy_data"]));
     assert_eq!(more.cached[..expected.len()], expected[..]);
     assert!(!more.cached.contains(&"regressor".to_string()));
 
@@ -247,4 +255,55 @@ fn bad_mixture_and_shards_settings_name_the_file_and_key_before_any_work() {
         "{error}"
     );
     assert!(!dir.path().join("work").exists(), "nothing ran");
+}
+
+#[test]
+fn a_known_tokenizer_centres_the_search_on_its_inferred_mixture() {
+    let Some(data) = blend_tests::shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut config, path) = job_config(dir.path());
+    config.mixture.prior = PriorConfig::Tokenizer {
+        tokenizer: data.join("tokenizers/gpt_2_tokenizer.json"),
+        merges: 1000,
+    };
+    let first = run(&config, &path);
+    let choice = first.summary.mixture_choice.as_ref().unwrap();
+    let prior = choice.prior.as_ref().unwrap();
+    assert_eq!(prior.name, "BPE inference of gpt_2_tokenizer.json");
+    assert_eq!(prior.weights.len(), choice.domains.len());
+    assert!(
+        (prior.weights.iter().sum::<f64>() - 1.0).abs() < 1e-6,
+        "{:?}",
+        prior.weights
+    );
+    assert!(prior.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
+    let moved = prior
+        .weights
+        .iter()
+        .zip(&choice.natural)
+        .map(|(p, n)| (p - n).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        moved > 0.01,
+        "the inferred prior is not the natural shares: {:?}",
+        prior.weights
+    );
+    let step = |outcome: &RunOutcome| {
+        outcome
+            .summary
+            .steps
+            .iter()
+            .find(|s| s.name == "prior")
+            .cloned()
+            .unwrap()
+    };
+    assert!(!step(&first).reused);
+    // The report shows natural, prior and chosen side by side.
+    let report = std::fs::read_to_string(&first.report_path).unwrap();
+    assert!(report.contains("prior: BPE inference of gpt_2_tokenizer.json"));
+    let again = run(&config, &path);
+    assert!(step(&again).reused, "the inference is a cached step");
+    assert_eq!(again.summary.mixture_choice.unwrap().prior.unwrap(), *prior);
 }

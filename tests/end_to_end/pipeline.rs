@@ -239,6 +239,7 @@ fn demo_pipeline_on_2000_synthetic_documents() {
         "cluster",
         "domain",
         "filter",
+        "tokenizer",
         "shards",
     ]
     .map(String::from)
@@ -382,7 +383,7 @@ fn old_operator_names_run_and_share_the_cache_of_the_current_ones() {
     let current = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
     assert_eq!(
         current.cached,
-        ["read", "normalize", "words", "gopher", "shards"],
+        ["read", "normalize", "words", "gopher", "tokenizer", "shards"],
         "the same stages under current names are the same cached steps"
     );
     config.stages = stages(["text.normalize", "quality.gopher_word_count", "gopher"]);

@@ -127,6 +127,7 @@ fn the_web_example_runs_on_real_text_end_to_end() {
     let search = choice.search.as_ref().unwrap();
     let regressor = search.model.regressor().unwrap();
     let natural = regressor.predict(&choice.natural, choice.natural.len())[0];
+    assert!((search.natural_predicted - natural).abs() < 1e-12);
     let chosen = summary.mixture.prediction.as_ref().unwrap().value;
     assert!(
         chosen <= natural + 1e-9,

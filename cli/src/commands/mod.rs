@@ -14,6 +14,7 @@ pub mod shards;
 
 use blend_pipeline::RunOutcome;
 use blend_pipeline::engine::mixture_summary::ValidationSummary;
+use blend_pipeline::report::figures::FIGURES_FILE;
 
 /// Prints a finished run: a short text summary, or the JSON object with `--json`.
 pub fn print_outcome(outcome: &RunOutcome, json: bool) {
@@ -21,6 +22,7 @@ pub fn print_outcome(outcome: &RunOutcome, json: bool) {
     if json {
         let value = serde_json::json!({
             "report": outcome.report_path,
+            "figures": outcome.report_path.with_file_name(FIGURES_FILE),
             "summary": outcome.summary_path,
             "shards": outcome.shards_dir,
             "mixture": outcome.mixture_path,
@@ -65,4 +67,8 @@ pub fn print_outcome(outcome: &RunOutcome, json: bool) {
     println!("shards:  {}", outcome.shards_dir.display());
     println!("mixture: {}", outcome.mixture_path.display());
     println!("report:  {}", outcome.report_path.display());
+    println!(
+        "figures: {}",
+        outcome.report_path.with_file_name(FIGURES_FILE).display()
+    );
 }

@@ -13,6 +13,7 @@ use blend_datasets::parquet_parts::{PartFile, verify_parts};
 use blend_operators::FilterStats;
 use serde::{Deserialize, Serialize};
 
+use super::step_cost::{CostMeter, StepCost};
 use crate::{PipelineError, Result};
 
 pub const STAGE_MANIFEST: &str = "manifest.json";
@@ -85,12 +86,14 @@ pub trait StepOutput: Sized {
     fn write_manifest(&self, dir: &Path) -> Result<()>;
 }
 
-/// A step's output, reused or freshly written, and its folder.
+/// A step's output, reused or freshly written, its folder, and what it cost to compute.
 #[derive(Debug, Clone)]
 pub struct Cached<T> {
     pub dir: PathBuf,
     pub output: T,
     pub reused: bool,
+    /// Measured when the step was computed (absent for folders from older releases).
+    pub cost: Option<StepCost>,
 }
 
 /// Reuses `dir` when it holds `key`'s output; otherwise `write` fills a temporary folder
@@ -104,12 +107,15 @@ pub fn cached<T: StepOutput>(
         return Ok(reused);
     }
     let pending = PendingFolder::begin(&dir)?;
+    let meter = CostMeter::start();
     let written = write(&pending.tmp);
-    let output = pending.commit_step(written)?;
+    let cost = meter.finish();
+    let output = pending.commit_step(written, cost)?;
     Ok(Cached {
         dir,
         output,
         reused: false,
+        cost: Some(cost),
     })
 }
 
@@ -123,12 +129,15 @@ pub async fn cached_async<T: StepOutput>(
         return Ok(reused);
     }
     let pending = PendingFolder::begin(&dir)?;
+    let meter = CostMeter::start();
     let written = write(&pending.tmp).await;
-    let output = pending.commit_step(written)?;
+    let cost = meter.finish();
+    let output = pending.commit_step(written, cost)?;
     Ok(Cached {
         dir,
         output,
         reused: false,
+        cost: Some(cost),
     })
 }
 
@@ -150,6 +159,7 @@ fn reuse<T: StepOutput>(dir: &Path, key: &CacheKey) -> Option<Cached<T>> {
             dir: dir.to_path_buf(),
             output,
             reused: true,
+            cost: StepCost::read_from(dir),
         }),
         Err(Unusable::Damaged(why)) => {
             tracing::warn!(
@@ -187,10 +197,11 @@ impl PendingFolder {
         })
     }
 
-    /// Writes a step's manifest into the folder and commits it; removes the folder when
-    /// the step (or its manifest) failed.
-    fn commit_step<T: StepOutput>(self, written: Result<T>) -> Result<T> {
+    /// Writes a step's cost and manifest into the folder and commits it; removes the folder
+    /// when the step (or its manifest) failed.
+    fn commit_step<T: StepOutput>(self, written: Result<T>, cost: StepCost) -> Result<T> {
         let written = written.and_then(|output| {
+            cost.write_to(&self.tmp)?;
             output.write_manifest(&self.tmp)?;
             Ok(output)
         });

@@ -46,6 +46,9 @@ pub struct NamedWeights {
 /// The proxies, regressor and prior of a searched mixture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchSummary {
+    /// The regressor's prediction of the target for the natural mixture (the chosen one's
+    /// is in the mixture's `prediction`).
+    pub natural_predicted: f64,
     pub settings: TrainSettings,
     pub runs: Vec<RecordedRun>,
     /// Runs trained by this call (the rest were recorded before).

@@ -21,6 +21,7 @@ pub(crate) mod read;
 pub(crate) mod runner;
 pub(crate) mod session;
 pub(crate) mod shards;
+pub mod step_cost;
 pub mod summary;
 pub mod tokenizer;
 pub(crate) mod transform;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::{CacheKey, FileFingerprint, StageManifest, cached, stage_dir};
 use super::config::PipelineConfig;
+use super::step_cost::StepCost;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
 
@@ -37,6 +38,7 @@ pub struct ReadOutcome {
     pub manifest: StageManifest,
     pub report: ReadReport,
     pub cached: bool,
+    pub cost: Option<StepCost>,
 }
 
 /// What the read stage's output depends on.
@@ -81,6 +83,7 @@ pub fn run_read(config: &PipelineConfig, progress: &dyn Progress) -> Result<Read
         manifest: step.output,
         report,
         cached: step.reused,
+        cost: step.cost,
     })
 }
 

@@ -17,7 +17,7 @@ use super::dag::{INPUT_NODE, StagePlan, plan};
 use super::read::{READ_STAGE, ReadOutcome, run_read};
 use super::session::new_session;
 use super::shards::write_shards;
-use super::summary::{RunSummary, StageSummary};
+use super::summary::{RunSummary, StageSummary, StepRecord};
 use super::tokenizer::{LoadedTokenizer, TOKENIZER_FILE, prepare_tokenizer};
 use super::transform::{StageSettings, Upstream, run_stage};
 use crate::progress::Progress;
@@ -89,7 +89,7 @@ pub async fn run_document_stages(
         });
     }
     let mut warnings: Vec<String> = read.manifest.warnings.clone();
-    let mut summaries = vec![StageSummary::of(&read.manifest, &read.dir)];
+    let mut summaries = vec![StageSummary::of(&read.manifest, &read.dir).with_cost(read.cost)];
     let mut finished: HashMap<String, (PathBuf, StageManifest)> = HashMap::new();
     finished.insert(
         INPUT_NODE.to_string(),
@@ -115,7 +115,7 @@ pub async fn run_document_stages(
             cached.push(stage.name.clone());
         }
         warnings.extend(outcome.manifest.warnings.iter().cloned());
-        summaries.push(StageSummary::of(&outcome.manifest, &outcome.dir));
+        summaries.push(StageSummary::of(&outcome.manifest, &outcome.dir).with_cost(outcome.cost));
         finished.insert(stage.name.clone(), (outcome.dir, outcome.manifest));
     }
     Ok(DocumentRun {
@@ -135,16 +135,26 @@ pub struct Curation {
     /// The output stage's folder and manifest.
     pub docs: (PathBuf, StageManifest),
     pub tokenizer: Arc<LoadedTokenizer>,
+    /// The steps after the document stages so far (the tokenizer, when it was trained).
+    pub steps: Vec<StepRecord>,
 }
 
 impl Curation {
-    /// The run summary of this curation with the given mixture and shards.
+    /// Names of the reused steps: document stages, then the reused ones of `steps` (which
+    /// start with this curation's own).
+    pub fn reused_steps(&self, steps: &[StepRecord]) -> Vec<String> {
+        let later = steps.iter().filter(|s| s.reused).map(|s| s.name.clone());
+        self.documents.cached.iter().cloned().chain(later).collect()
+    }
+
+    /// The run summary of this curation with the given mixture, shards and later steps.
     pub fn summary(
         &self,
         config: &PipelineConfig,
         mixture: Mixture,
         shards: ShardManifest,
         shards_dir: PathBuf,
+        steps: Vec<StepRecord>,
     ) -> RunSummary {
         let documents = &self.documents;
         RunSummary {
@@ -163,6 +173,7 @@ impl Curation {
             shards,
             shards_dir,
             warnings: documents.warnings.clone(),
+            steps: self.steps.iter().cloned().chain(steps).collect(),
             dedup_accuracy: Default::default(),
         }
     }
@@ -178,7 +189,7 @@ pub async fn run_curation(
     let ctx = new_session(config.pipeline.batch_rows);
     let documents = run_document_stages(&ctx, config, config_path, progress).await?;
     let docs = documents.finished[&documents.stage_plan.output].clone();
-    let tokenizer = prepare_tokenizer(
+    let prepared = prepare_tokenizer(
         &ctx,
         &config.tokenizer,
         config.pipeline.seed,
@@ -189,12 +200,13 @@ pub async fn run_curation(
     .await?;
     let out_dir = &config.pipeline.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|e| PipelineError::io(out_dir, e))?;
-    copy_tokenizer(&tokenizer.path, &out_dir.join(TOKENIZER_FILE))?;
+    copy_tokenizer(&prepared.tokenizer.path, &out_dir.join(TOKENIZER_FILE))?;
     Ok(Curation {
         ctx,
         documents,
         docs,
-        tokenizer: Arc::new(tokenizer),
+        tokenizer: Arc::new(prepared.tokenizer),
+        steps: prepared.step.into_iter().collect(),
     })
 }
 
@@ -218,17 +230,20 @@ pub async fn run_engine(
         progress,
     )
     .await?;
-    let mut cached = curation.documents.cached.clone();
-    if shards.cached {
-        cached.push("shards".to_string());
-    }
-    let summary = curation.summary(config, shards.mixture, shards.manifest, shards.dir.clone());
+    let step = StepRecord::new("shards", shards.cached, shards.cost);
+    let summary = curation.summary(
+        config,
+        shards.mixture,
+        shards.manifest,
+        shards.dir.clone(),
+        vec![step],
+    );
     Ok(EngineRun {
+        cached: curation.reused_steps(&summary.steps),
         summary,
         finished: curation.documents.finished,
         shards_dir: shards.dir,
         mixture_path: shards.mixture_path,
-        cached,
     })
 }
 

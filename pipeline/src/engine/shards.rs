@@ -22,6 +22,7 @@ use super::cache::{CacheKey, StageManifest, StepOutput, Unusable, cached_async};
 use super::config::OutputConfig;
 use super::encode::encode_batch;
 use super::session::stream_parts;
+use super::step_cost::StepCost;
 use super::tokenizer::LoadedTokenizer;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -37,6 +38,7 @@ pub struct ShardsOutcome {
     pub mixture: Mixture,
     pub mixture_path: PathBuf,
     pub cached: bool,
+    pub cost: Option<StepCost>,
 }
 
 /// What the shards of a run depend on.
@@ -108,6 +110,7 @@ pub async fn write_shards(
         mixture,
         mixture_path,
         cached: step.reused,
+        cost: step.cost,
     })
 }
 

@@ -1,6 +1,6 @@
 //! `run_summary.json`: everything the report shows, in one file, so `blend report` can
-//! rebuild the report from a finished run. It holds no timings, so the same input and
-//! config give the same bytes.
+//! rebuild the report from a finished run. The only timings it holds are what each step
+//! cost when it was computed (kept beside the step), so a resumed run reports the same.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::cache::StageManifest;
 use super::mixture_summary::MixtureSummary;
 use super::read::ReadReport;
+use super::step_cost::StepCost;
 use crate::{PipelineError, Result};
 
 pub const SUMMARY_FILE: &str = "run_summary.json";
@@ -33,6 +34,9 @@ pub struct StageSummary {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub operator_summary: Option<serde_json::Value>,
+    /// What the stage cost when it was computed (wall time, peak memory).
+    #[serde(default)]
+    pub cost: Option<StepCost>,
 }
 
 impl StageSummary {
@@ -51,6 +55,32 @@ impl StageSummary {
             filter: manifest.filter.clone(),
             warnings: manifest.warnings.clone(),
             operator_summary: manifest.operator_summary.clone(),
+            cost: None,
+        }
+    }
+
+    /// This summary with the stage's cost.
+    pub fn with_cost(mut self, cost: Option<StepCost>) -> Self {
+        self.cost = cost;
+        self
+    }
+}
+
+/// A step after the document stages (tokenizer, domain sizes, proxies, search, shards): its
+/// name, whether this run reused it, and what it cost when it was computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub name: String,
+    pub reused: bool,
+    pub cost: Option<StepCost>,
+}
+
+impl StepRecord {
+    pub fn new(name: &str, reused: bool, cost: Option<StepCost>) -> Self {
+        Self {
+            name: name.to_string(),
+            reused,
+            cost,
         }
     }
 }
@@ -81,6 +111,9 @@ pub struct RunSummary {
     pub shards: ShardManifest,
     pub shards_dir: PathBuf,
     pub warnings: Vec<String>,
+    /// The steps after the document stages, in run order.
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
     /// Near-duplicate precision/recall of each `dedup.minhash` stage, by stage name, when
     /// the input is the synthetic corpus (its ground truth is known).
     #[serde(default)]

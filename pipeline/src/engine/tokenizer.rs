@@ -23,6 +23,7 @@ use super::cache::{
 use super::config::TokenizerConfig;
 use super::encode::FastEncoder;
 use super::session::stream_parts;
+use super::summary::StepRecord;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
 
@@ -168,6 +169,13 @@ impl StepOutput for TrainedTokenizer {
     }
 }
 
+/// A run's tokenizer and, when it was trained, the step that trained it.
+#[derive(Debug)]
+pub struct PreparedTokenizer {
+    pub tokenizer: LoadedTokenizer,
+    pub step: Option<StepRecord>,
+}
+
 /// The configured tokenizer, or one trained on (and cached for) the documents of `docs`.
 pub async fn prepare_tokenizer(
     ctx: &SessionContext,
@@ -176,9 +184,12 @@ pub async fn prepare_tokenizer(
     docs: (&Path, &StageManifest),
     work_dir: &Path,
     progress: &dyn Progress,
-) -> Result<LoadedTokenizer> {
+) -> Result<PreparedTokenizer> {
     if let Some(path) = &config.path {
-        return load_tokenizer(path, &config.eos_token, None);
+        return Ok(PreparedTokenizer {
+            tokenizer: load_tokenizer(path, &config.eos_token, None)?,
+            step: None,
+        });
     }
     let (docs_dir, docs_manifest) = docs;
     let key = CacheKey::new(&TokenizerKey {
@@ -218,7 +229,10 @@ pub async fn prepare_tokenizer(
         Some(name),
     )?;
     loaded.trained = true;
-    Ok(loaded)
+    Ok(PreparedTokenizer {
+        tokenizer: loaded,
+        step: Some(StepRecord::new("tokenizer", step.reused, step.cost)),
+    })
 }
 
 /// A seeded sample of the documents' texts, of about `train_sample_bytes`.

@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::cache::{CacheKey, StageManifest, cached_async, stage_dir};
 use super::config::StageConfig;
 use super::session::stream_parts;
+use super::step_cost::StepCost;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
 
@@ -33,6 +34,7 @@ pub struct StageOutcome {
     pub dir: PathBuf,
     pub manifest: StageManifest,
     pub cached: bool,
+    pub cost: Option<StepCost>,
 }
 
 /// Shared settings of every stage of one run.
@@ -129,6 +131,7 @@ pub async fn run_stage(
         dir: step.dir,
         manifest: step.output,
         cached: step.reused,
+        cost: step.cost,
     })
 }
 

@@ -35,7 +35,23 @@ pub fn mixture_choice_section(html: &mut String, summary: &RunSummary) {
                 prediction.confidence * 100.0
             );
         }
+        if let Some(search) = &choice.search {
+            let _ = write!(
+                html,
+                "; for the natural mixture it predicts {:.4}",
+                search.natural_predicted
+            );
+        }
         html.push('.');
+        if let Some([low, high]) = prediction.interval
+            && !(low..=high).contains(&prediction.value)
+        {
+            html.push_str(
+                " The prediction lies outside its bootstrap interval: the search picked where this \
+                 one fit is most optimistic, and refits on resampled runs do not share that luck. \
+                 Expect the true value nearer the interval, and trust the validation below.",
+            );
+        }
     }
     html.push_str("</p>");
     weights_table(html, summary, choice);

@@ -4,7 +4,9 @@
 //! the shards; one file per section. It reads only the engine's [`RunSummary`] (and the
 //! summaries operators leave in it). `mixture_search` renders the pages of `blend mix`.
 
+mod costs;
 mod domains;
+pub mod figures;
 mod funnel;
 pub(crate) mod html;
 mod mixture;
@@ -22,7 +24,9 @@ pub use proxy_runs::{ProxyRuns, proxies_section};
 
 use std::fmt::Write as _;
 
+use costs::costs_section;
 use domains::domains_section;
+use figures::ReportFigures;
 use funnel::funnel_section;
 use html::{count, escape, page_start};
 use mixture::mixture_section;
@@ -90,6 +94,7 @@ pub fn render_report(summary: &RunSummary) -> String {
     mixture_section(&mut html, summary);
     mixture_choice_section(&mut html, summary);
     shards_section(&mut html, summary);
+    costs_section(&mut html, &ReportFigures::of(summary));
     html.push_str("<h2>Inputs</h2><ul>");
     const LISTED_INPUTS: usize = 50;
     for file in summary.read.files.iter().take(LISTED_INPUTS) {

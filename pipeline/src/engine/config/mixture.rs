@@ -5,7 +5,7 @@
 //! ```toml
 //! [mixture]
 //! method = "search"        # natural | search | file
-//! prior = "natural"        # natural | uniform | { tokenizer = "llama.json" }
+//! prior = "natural"        # natural | uniform | { tokenizer = "llama.json", merges = 2000 }
 //! proxies = 16             # proxy runs (mixtures), trained on the output documents
 //! steps = 200              # optimizer steps per proxy
 //! preset = "tiny"          # tiny | regmix-1m
@@ -70,11 +70,20 @@ impl std::fmt::Display for MixtureMethod {
 #[serde(untagged)]
 pub enum PriorConfig {
     Named(NamedPrior),
-    /// The mixture BPE mixture inference reads off this tokenizer's merges, over the run's
-    /// own domains: centre the search on what a known model was trained on.
+    /// The mixture BPE mixture inference reads off this tokenizer's first `merges` merges,
+    /// over the run's own domains: centre the search on what a known model was trained on.
     Tokenizer {
         tokenizer: PathBuf,
+        #[serde(default = "default_prior_merges")]
+        merges: usize,
     },
+}
+
+/// Merges the BPE prior reads: the solve grows with them (all 50k merges of GPT-2's
+/// tokenizer ran for over 15 minutes on 2 cores without finishing; `blend bpe-eval` finds
+/// weights from the first thousands).
+pub fn default_prior_merges() -> usize {
+    2000
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,7 +333,8 @@ mod tests {
         assert_eq!(
             parse("prior = { tokenizer = \"t.json\" }").prior,
             PriorConfig::Tokenizer {
-                tokenizer: "t.json".into()
+                tokenizer: "t.json".into(),
+                merges: default_prior_merges(),
             }
         );
         assert!(toml::from_str::<MixtureConfig>("prior = \"flat\"").is_err());

@@ -296,7 +296,7 @@ impl PipelineConfig {
         if let Some(path) = &self.mixture.file {
             named.push(("[mixture] file".into(), path));
         }
-        if let PriorConfig::Tokenizer { tokenizer } = &self.mixture.prior {
+        if let PriorConfig::Tokenizer { tokenizer, .. } = &self.mixture.prior {
             named.push(("[mixture] prior.tokenizer".into(), tokenizer));
         }
         for stage in &self.stages {
@@ -356,7 +356,7 @@ impl PipelineConfig {
         if let Some(path) = self.mixture.file.as_mut() {
             resolve(path);
         }
-        if let PriorConfig::Tokenizer { tokenizer } = &mut self.mixture.prior {
+        if let PriorConfig::Tokenizer { tokenizer, .. } = &mut self.mixture.prior {
             resolve(tokenizer);
         }
         for stage in &mut self.stages {

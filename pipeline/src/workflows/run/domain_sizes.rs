@@ -17,6 +17,7 @@ use crate::engine::encode::encode_batch;
 use crate::engine::runner::Curation;
 use crate::engine::session::stream_parts;
 use crate::engine::shards::domain_column;
+use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::csv_field;
 use crate::workflows::shards::is_valid_document;
@@ -110,7 +111,7 @@ pub async fn count_domain_sizes(
     seed: u64,
     work_dir: &Path,
     progress: &dyn Progress,
-) -> Result<(DomainSizes, bool)> {
+) -> Result<(DomainSizes, StepRecord)> {
     let (docs_dir, docs_manifest) = (&curation.docs.0, &curation.docs.1);
     let key = CacheKey::new(&DomainSizesKey {
         blend: BLEND_VERSION,
@@ -162,5 +163,6 @@ pub async fn count_domain_sizes(
         },
     )
     .await?;
-    Ok((step.output.output, step.reused))
+    let record = StepRecord::new("domain_sizes", step.reused, step.cost);
+    Ok((step.output.output, record))
 }

@@ -13,6 +13,7 @@ use crate::engine::cache::{CacheKey, cached_async};
 use crate::engine::config::ShardsConfig;
 use crate::engine::runner::Curation;
 use crate::engine::shards::{MIXTURE_FILE, SHARDS_DIR};
+use crate::engine::step_cost::StepCost;
 use crate::progress::Progress;
 use crate::workflows::shards::{FinalInputs, FinalShardsKey, draw_final_shards};
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -23,6 +24,7 @@ pub struct FinalShards {
     pub manifest: ShardManifest,
     pub mixture_path: PathBuf,
     pub reused: bool,
+    pub cost: Option<StepCost>,
 }
 
 /// Writes `mixture` to `out/mixture.json` and draws (or reuses) the final shards by it;
@@ -77,5 +79,6 @@ pub async fn write_final_shards(
         manifest: step.output,
         mixture_path,
         reused: step.reused,
+        cost: step.cost,
     })
 }

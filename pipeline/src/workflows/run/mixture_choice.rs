@@ -11,6 +11,7 @@ use super::proxy_search::search_in_run;
 use crate::engine::config::{MixtureMethod, PipelineConfig};
 use crate::engine::mixture_summary::MixtureSummary;
 use crate::engine::runner::Curation;
+use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::{PipelineError, Result};
 
@@ -21,7 +22,8 @@ pub const PLAUSIBLE_DOMAINS: usize = 64;
 pub struct ChosenMixture {
     pub mixture: Mixture,
     pub summary: MixtureSummary,
-    pub reused: Vec<String>,
+    /// The steps of the choice (a search's proxy data, runs, fit, search, validation).
+    pub steps: Vec<StepRecord>,
     pub warnings: Vec<String>,
 }
 
@@ -43,7 +45,7 @@ pub async fn choose_mixture(
         validation: None,
     };
     let mut warnings = implausible_domains(sizes, &config.output.domain_column);
-    let (mixture, reused) = match config.mixture.method {
+    let (mixture, steps) = match config.mixture.method {
         MixtureMethod::Natural => (natural, Vec::new()),
         MixtureMethod::File => {
             let path = config.mixture.file.as_ref().expect("checked when parsed");
@@ -63,13 +65,13 @@ pub async fn choose_mixture(
             warnings.extend(searched.search.warnings.iter().cloned());
             summary.search = Some(searched.search);
             summary.validation = searched.validation;
-            (searched.mixture, searched.reused)
+            (searched.mixture, searched.steps)
         }
     };
     Ok(ChosenMixture {
         mixture,
         summary,
-        reused,
+        steps,
         warnings,
     })
 }

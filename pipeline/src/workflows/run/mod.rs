@@ -25,8 +25,9 @@ use crate::Result;
 use crate::engine::cache::StageManifest;
 use crate::engine::config::{MixtureMethod, PipelineConfig, ShardsConfig, TokenCount};
 use crate::engine::runner::{EngineRun, new_runtime, run_curation, run_engine};
-use crate::engine::summary::{RunSummary, SUMMARY_FILE};
+use crate::engine::summary::{RunSummary, SUMMARY_FILE, StepRecord};
 use crate::progress::Progress;
+use crate::report::figures::{FIGURES_FILE, ReportFigures};
 use crate::report::render_report;
 
 use domain_sizes::count_domain_sizes;
@@ -81,6 +82,10 @@ pub async fn run_pipeline(
     write_domain_tables(&summary, &config.output.domain_column, out_dir)?;
     let report_path = out_dir.join(REPORT_FILE);
     write_output(&report_path, &render_report(&summary))?;
+    write_output(
+        &out_dir.join(FIGURES_FILE),
+        &ReportFigures::of(&summary).to_json(),
+    )?;
     Ok(RunOutcome {
         summary,
         report_path,
@@ -106,7 +111,7 @@ async fn run_job(
     let seed = settings.seed.unwrap_or(config.pipeline.seed);
     let domain_column = &config.output.domain_column;
     let work_dir = &config.pipeline.work_dir;
-    let (sizes, sizes_reused) = count_domain_sizes(
+    let (sizes, sizes_step) = count_domain_sizes(
         &curation,
         domain_column,
         settings.valid_fraction,
@@ -131,23 +136,24 @@ async fn run_job(
         progress,
     )
     .await?;
-    let mut cached = curation.documents.cached.clone();
-    if sizes_reused {
-        cached.push("domain_sizes".to_string());
-    }
-    cached.extend(chosen.reused.iter().cloned());
-    if shards.reused {
-        cached.push("final_shards".to_string());
-    }
-    let mut summary = curation.summary(config, chosen.mixture, shards.manifest, shards.dir.clone());
+    let mut steps = vec![sizes_step];
+    steps.extend(chosen.steps);
+    steps.push(StepRecord::new("final_shards", shards.reused, shards.cost));
+    let mut summary = curation.summary(
+        config,
+        chosen.mixture,
+        shards.manifest,
+        shards.dir.clone(),
+        steps,
+    );
     summary.warnings.extend(chosen.warnings);
     summary.mixture_choice = Some(chosen.summary);
     Ok(EngineRun {
+        cached: curation.reused_steps(&summary.steps),
         summary,
         finished: curation.documents.finished,
         shards_dir: shards.dir,
         mixture_path: shards.mixture_path,
-        cached,
     })
 }
 
@@ -164,6 +170,10 @@ pub fn rebuild_report(dir: &Path, out: Option<PathBuf>) -> Result<PathBuf> {
         folder.join(REPORT_FILE)
     });
     write_output(&out, &render_report(&summary))?;
+    write_output(
+        &out.with_file_name(FIGURES_FILE),
+        &ReportFigures::of(&summary).to_json(),
+    )?;
     Ok(out)
 }
 

@@ -10,41 +10,87 @@ use blend_datasets::TEXT_COLUMN;
 use blend_mixers::bpe_inference::{InferenceOptions, MergeList};
 use futures::StreamExt;
 
+use blend_datasets::files::sha256_file;
+use serde::Serialize;
+
+use super::json_step::JsonStep;
+use crate::engine::cache::{CacheKey, cached_async, stage_dir};
 use crate::engine::config::{NamedPrior, PriorConfig};
 use crate::engine::mixture_summary::NamedWeights;
 use crate::engine::runner::Curation;
 use crate::engine::session::stream_parts;
 use crate::engine::shards::domain_column;
+use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::bpe::infer::{CategoryText, infer_from_texts};
-use crate::{PipelineError, Result};
+use crate::{BLEND_VERSION, PipelineError, Result};
 
 /// Text per domain the BPE prior reads (the first documents in corpus order).
-const PRIOR_SAMPLE_BYTES: u64 = 1 << 20;
+const PRIOR_SAMPLE_BYTES: u64 = 512 << 10;
 
-/// The prior's name and weights in `domains` order; `natural` is the token shares.
+/// What the BPE prior depends on.
+#[derive(Serialize)]
+struct PriorKey<'a> {
+    blend: &'a str,
+    docs: &'a str,
+    tokenizer_sha256: String,
+    domain_column: &'a str,
+    domains: &'a [String],
+    sample_bytes: u64,
+    merges: usize,
+}
+
+/// The prior's name and weights in `domains` order (`natural` is the token shares), and
+/// for the BPE prior its step (cached in `search_dir`).
 pub async fn prior_weights(
     prior: &PriorConfig,
     curation: &Curation,
     domain_column_name: &str,
     domains: &[String],
     natural: &[f64],
+    search_dir: &Path,
     progress: &dyn Progress,
-) -> Result<NamedWeights> {
-    match prior {
-        PriorConfig::Named(NamedPrior::Natural) => Ok(NamedWeights {
-            name: "natural (token share)".into(),
-            weights: natural.to_vec(),
-        }),
-        PriorConfig::Named(NamedPrior::Uniform) => Ok(NamedWeights {
-            name: "uniform".into(),
-            weights: vec![1.0 / domains.len() as f64; domains.len()],
-        }),
-        PriorConfig::Tokenizer { tokenizer } => {
-            let texts = domain_texts(curation, domain_column_name, domains).await?;
-            bpe_prior(tokenizer, &texts, domains, progress)
+) -> Result<(NamedWeights, Option<StepRecord>)> {
+    let (tokenizer, merges) = match prior {
+        PriorConfig::Named(NamedPrior::Natural) => {
+            let prior = NamedWeights {
+                name: "natural (token share)".into(),
+                weights: natural.to_vec(),
+            };
+            return Ok((prior, None));
         }
-    }
+        PriorConfig::Named(NamedPrior::Uniform) => {
+            let prior = NamedWeights {
+                name: "uniform".into(),
+                weights: vec![1.0 / domains.len() as f64; domains.len()],
+            };
+            return Ok((prior, None));
+        }
+        PriorConfig::Tokenizer { tokenizer, merges } => (tokenizer, *merges),
+    };
+    let key = CacheKey::new(&PriorKey {
+        blend: BLEND_VERSION,
+        docs: &curation.docs.1.hash,
+        tokenizer_sha256: sha256_file(tokenizer)?,
+        domain_column: domain_column_name,
+        domains,
+        sample_bytes: PRIOR_SAMPLE_BYTES,
+        merges,
+    });
+    let step = cached_async(
+        stage_dir(search_dir, "prior", &key),
+        &key,
+        async |_: &Path| {
+            let texts = domain_texts(curation, domain_column_name, domains).await?;
+            Ok(JsonStep::new(
+                &key,
+                bpe_prior(tokenizer, merges, &texts, domains, progress)?,
+            ))
+        },
+    )
+    .await?;
+    let record = StepRecord::new("prior", step.reused, step.cost);
+    Ok((step.output.output, Some(record)))
 }
 
 /// The first [`PRIOR_SAMPLE_BYTES`] of text of every domain, in `domains` order.
@@ -100,6 +146,7 @@ async fn domain_texts(
 
 fn bpe_prior(
     tokenizer: &Path,
+    merges: usize,
     texts: &[CategoryText],
     domains: &[String],
     progress: &dyn Progress,
@@ -108,7 +155,7 @@ fn bpe_prior(
     let outcome = infer_from_texts(
         &merge_list,
         texts,
-        None,
+        Some(merges),
         &InferenceOptions::default(),
         progress,
     )?;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
 use super::prior::prior_weights;
-use super::validation::{ValidationRequest, validate_mixture};
+use super::validation::{ValidationRequest, run_cost, validate_mixture};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{MixtureConfig, PipelineConfig, TokenizerConfig};
 use crate::engine::mixture_search::{
@@ -22,6 +22,8 @@ use crate::engine::mixture_search::{
 };
 use crate::engine::mixture_summary::{NamedWeights, SearchSummary, ValidationSummary};
 use crate::engine::runner::Curation;
+use crate::engine::step_cost::StepCost;
+use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::search::proxy_data::prepare_proxy_data;
 use crate::workflows::search::{
@@ -39,8 +41,8 @@ pub struct SearchedMixture {
     pub prior: NamedWeights,
     pub search: SearchSummary,
     pub validation: Option<ValidationSummary>,
-    /// Steps reused from cache.
-    pub reused: Vec<String>,
+    /// The search's steps: proxy data, (prior,) proxy runs, regressor, search, validation.
+    pub steps: Vec<StepRecord>,
 }
 
 /// Runs the search of `config` over the curation's output documents.
@@ -53,12 +55,10 @@ pub async fn search_in_run(
     let m = &config.mixture;
     let dir = config.pipeline.work_dir.join(SEARCH_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
-    let mut reused = Vec::new();
     let request = proxy_request(config, curation, &dir);
     let (data_manifest, data_reused) = prepare_proxy_data(&request, progress)?;
-    if data_reused {
-        reused.push("proxy_data".to_string());
-    }
+    let data_cost = StepCost::read_from(&dir.join(PROXY_DATA_DIR));
+    let mut steps = vec![StepRecord::new("proxy_data", data_reused, data_cost)];
     let data = ProxyData::read(&dir.join(PROXY_DATA_DIR))?;
     check_target(&m.target, &data.domains)?;
     check_domain_sizes(&data_manifest, m.sequence_length)?;
@@ -70,15 +70,17 @@ pub async fn search_in_run(
         .unwrap_or_else(|| sizes.train_tokens());
     let max_epochs = config.max_epochs();
     check_budget(&domains, &available, budget, max_epochs)?;
-    let prior = prior_weights(
+    let (prior, prior_step) = prior_weights(
         &m.prior,
         curation,
         &config.output.domain_column,
         &domains,
         &natural,
+        &dir,
         progress,
     )
     .await?;
+    steps.extend(prior_step);
     let (min, max) = weight_bounds(m);
     let mut sampler = SamplerConfig::regmix(prior.weights.clone());
     sampler.temperature = m.temperature;
@@ -101,9 +103,8 @@ pub async fn search_in_run(
         m.parallel.max(1),
         progress,
     )?;
-    if trained == 0 {
-        reused.push("proxy_runs".to_string());
-    }
+    let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
+    steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
     let warnings = too_few_runs(runs.len(), domains.len());
     let fit_key = CacheKey::new(&FitKey {
         blend: BLEND_VERSION,
@@ -123,9 +124,7 @@ pub async fn search_in_run(
             fit_regressor(tmp, fit, &domains, &runs)?,
         ))
     })?;
-    if fit.reused {
-        reused.push("regressor".to_string());
-    }
+    steps.push(StepRecord::new("regressor", fit.reused, fit.cost));
     let model: RegressorModel = fit.output.output;
     // The budget reaches the search only through the epoch caps it binds (`upper`), so a
     // new `[shards] tokens` that binds no domain reuses the search.
@@ -167,9 +166,7 @@ pub async fn search_in_run(
             .insert("proxy_data".into(), data_manifest.key.clone());
         Ok(JsonStep::new(&search_key, mixture))
     })?;
-    if searched.reused {
-        reused.push("search".to_string());
-    }
+    steps.push(StepRecord::new("search", searched.reused, searched.cost));
     let mut mixture = searched.output.output;
     rebudget(&mut mixture, budget, &available);
     let validation = match m.validate {
@@ -186,10 +183,8 @@ pub async fn search_in_run(
                 natural: &natural,
                 parallel: m.parallel.max(1),
             };
-            let (summary, all_reused) = validate_mixture(&request, &dir, progress)?;
-            if all_reused {
-                reused.push("validate".to_string());
-            }
+            let (summary, step) = validate_mixture(&request, &dir, progress)?;
+            steps.push(step);
             Some(summary)
         }
     };
@@ -197,6 +192,7 @@ pub async fn search_in_run(
         mixture,
         prior,
         search: SearchSummary {
+            natural_predicted: model.regressor()?.predict(&natural, natural.len())[0],
             settings,
             runs,
             trained,
@@ -204,7 +200,7 @@ pub async fn search_in_run(
             warnings,
         },
         validation,
-        reused,
+        steps,
     })
 }
 

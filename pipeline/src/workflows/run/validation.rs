@@ -6,12 +6,14 @@
 
 use std::path::Path;
 
-use blend_proxy_train::{ProxyData, TrainSettings};
+use blend_proxy_train::{ProxyData, ProxyOutcome, TrainSettings};
 
 use crate::Result;
 use crate::engine::cache::CacheKey;
 use crate::engine::config::ValidateConfig;
 use crate::engine::mixture_summary::ValidationSummary;
+use crate::engine::step_cost::StepCost;
+use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::search::{RunsFolder, train_missing_runs};
 
@@ -28,12 +30,13 @@ pub struct ValidationRequest<'a> {
     pub parallel: usize,
 }
 
-/// Trains (or reuses) the validation runs under `dir`; also whether all were reused.
+/// Trains (or reuses) the validation runs under `dir`; also the step (reused when every run
+/// was; its cost is the runs' training and evaluation time).
 pub fn validate_mixture(
     request: &ValidationRequest<'_>,
     dir: &Path,
     progress: &dyn Progress,
-) -> Result<(ValidationSummary, bool)> {
+) -> Result<(ValidationSummary, StepRecord)> {
     let mut summary = ValidationSummary {
         steps: request.validate.steps,
         target: request.target.to_string(),
@@ -48,6 +51,7 @@ pub fn validate_mixture(
         .copied()
         .collect();
     let mut trained = 0;
+    let mut costs = Vec::new();
     for i in 0..request.validate.seeds {
         let mut settings = request.settings.clone();
         settings.steps = request.validate.steps;
@@ -70,6 +74,7 @@ pub fn validate_mixture(
             progress,
         )?;
         trained += now;
+        costs.extend(runs.iter().map(|r| run_cost(&r.outcome)));
         summary.seeds.push(settings.seed);
         summary.chosen.push(runs[0].target(request.target));
         summary.natural.push(runs[1].target(request.target));
@@ -82,5 +87,14 @@ pub fn validate_mixture(
         request.validate.seeds,
         request.validate.steps
     );
-    Ok((summary, trained == 0))
+    let step = StepRecord::new("validate", trained == 0, StepCost::sum(costs));
+    Ok((summary, step))
+}
+
+/// What a proxy run cost when it was trained (its file keeps the times, not the memory).
+pub fn run_cost(outcome: &ProxyOutcome) -> StepCost {
+    StepCost {
+        seconds: outcome.train_seconds + outcome.eval_seconds,
+        peak_rss_bytes: None,
+    }
 }

@@ -358,7 +358,7 @@ pub(crate) fn too_few_runs(runs: usize, domains: usize) -> Vec<String> {
     let mut warnings = Vec::new();
     if runs < 4 * domains {
         warnings.push(format!(
-            "only {runs} proxy runs for {domains} domains: the regressor has little to learn from (RegMix fitted 512 runs for 17 domains); raise --proxies"
+            "only {runs} proxy runs for {domains} domains: the regressor has little to learn from (RegMix fitted 512 runs for 17 domains); raise --proxies ([mixture] proxies in a pipeline file)"
         ));
     }
     for warning in &warnings {

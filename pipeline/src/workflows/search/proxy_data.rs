@@ -21,6 +21,7 @@ use crate::engine::cache::{CacheKey, FileFingerprint};
 use crate::engine::config::TokenizerConfig;
 use crate::engine::encode::encode_documents;
 use crate::engine::read::for_each_batch;
+use crate::engine::step_cost::CostMeter;
 use crate::engine::tokenizer::{LoadedTokenizer, TOKENIZER_FILE, load_tokenizer, train_bpe};
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -74,6 +75,7 @@ pub(crate) fn prepare_proxy_data(
         tracing::info!("reusing the proxy token streams in {}", dir.display());
         return Ok((manifest, true));
     }
+    let meter = CostMeter::start();
     let tokenizer = proxy_tokenizer(request, &reader, progress)?;
     let mut writer = ProxyDataWriter::create(&dir, tokenizer.info.clone(), key.hash().to_string())?;
     let bar = progress.start("tokenize", None, "docs");
@@ -106,6 +108,8 @@ pub(crate) fn prepare_proxy_data(
     };
     for_each_batch(&reader, &mut |batch| write_batch(batch))?;
     let manifest = writer.finish()?;
+    // Kept beside the committed streams (read back by `StepCost::read_from`).
+    meter.finish().write_to(&dir)?;
     bar.finish(&format!("{} domains", manifest.domains.len()));
     Ok((manifest, false))
 }
