@@ -383,7 +383,14 @@ fn old_operator_names_run_and_share_the_cache_of_the_current_ones() {
     let current = run_pipeline_blocking(&config, &path, &NoProgress).unwrap();
     assert_eq!(
         current.cached,
-        ["read", "normalize", "words", "gopher", "tokenizer", "shards"],
+        [
+            "read",
+            "normalize",
+            "words",
+            "gopher",
+            "tokenizer",
+            "shards"
+        ],
         "the same stages under current names are the same cached steps"
     );
     config.stages = stages(["text.normalize", "quality.gopher_word_count", "gopher"]);
