@@ -23,8 +23,11 @@ build: prereqs
 demo: build
 	$(CARGO_TARGET_DIR)/debug/blend demo --docs $(DEMO_DOCS) --out $(DEMO_OUT)
 
+# After the tests, the full job's report (tests/reliability) and the report of a corpus
+# written to attack it (tests/end_to_end/report_safety.rs) are rendered in headless Chromium.
 test: prereqs
 	cargo test --workspace --all-targets
+	bash scripts/check_report_browser.sh $(CARGO_TARGET_DIR)/tmp/reliability/clean/output/report.html $(CARGO_TARGET_DIR)/tmp/hostile_report.html
 
 lint: prereqs
 	cargo fmt --all --check

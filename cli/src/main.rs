@@ -77,6 +77,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
+    blend_pipeline::engine::heap::limit_arenas();
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let progress = progress_bars::BarProgress::new(cli.quiet);

@@ -5,6 +5,7 @@
 pub mod document;
 pub mod error;
 pub mod files;
+mod parquet_guard;
 pub mod parquet_parts;
 pub mod read;
 pub mod shards;

@@ -34,6 +34,11 @@ pub struct PartWriter {
     parts: Vec<PartFile>,
 }
 
+/// Bytes an open row group may buffer before it is written out, so a part of many rows is
+/// written without holding them all. Fixed, not taken from the memory budget: the same rows
+/// give the same bytes under any budget.
+pub const ROW_GROUP_BUFFER: usize = 32 << 20;
+
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
@@ -74,6 +79,12 @@ impl PartWriter {
                 })?;
             *rows += take as u64;
             offset += take;
+            if writer.in_progress_size() > ROW_GROUP_BUFFER {
+                writer.flush().map_err(|source| DatasetError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
             if *rows >= self.rows_per_part {
                 self.close_current()?;
             }

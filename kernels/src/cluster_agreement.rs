@@ -38,15 +38,28 @@ fn pairs(n: u64) -> f64 {
 /// Agreement of `predicted` cluster ids with `truth` class ids (same length).
 pub fn agreement(predicted: &[u32], truth: &[u32]) -> Agreement {
     assert_eq!(predicted.len(), truth.len(), "one label per document");
-    let n = predicted.len() as u64;
     let mut table: BTreeMap<(u32, u32), u64> = BTreeMap::new();
-    let mut by_cluster: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut by_class: BTreeMap<u32, u64> = BTreeMap::new();
     for (&p, &t) in predicted.iter().zip(truth) {
         *table.entry((p, t)).or_default() += 1;
-        *by_cluster.entry(p).or_default() += 1;
-        *by_class.entry(t).or_default() += 1;
     }
+    agreement_from_counts(&table)
+}
+
+/// Agreement from the contingency table: documents per (cluster id, class id). What a
+/// streaming pass accumulates instead of one label per document.
+pub fn agreement_from_counts(counts: &BTreeMap<(u32, u32), u64>) -> Agreement {
+    let table: BTreeMap<(u32, u32), u64> = counts
+        .iter()
+        .filter(|&(_, &c)| c > 0)
+        .map(|(&key, &c)| (key, c))
+        .collect();
+    let mut by_cluster: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut by_class: BTreeMap<u32, u64> = BTreeMap::new();
+    for (&(p, t), &c) in &table {
+        *by_cluster.entry(p).or_default() += c;
+        *by_class.entry(t).or_default() += c;
+    }
+    let n: u64 = table.values().sum();
     let clusters = by_cluster.len();
     let classes = by_class.len();
     if n == 0 {
@@ -118,6 +131,26 @@ mod tests {
         assert!((a.ari - 0.444_444_444_444_444_4).abs() < 1e-12, "{a:?}");
         assert!((a.purity - 0.9).abs() < 1e-12);
         assert_eq!((a.clusters, a.classes, a.documents), (4, 3, 10));
+        let mut table = BTreeMap::new();
+        for (p, t) in [
+            (1, 0),
+            (1, 0),
+            (0, 0),
+            (0, 1),
+            (0, 1),
+            (0, 1),
+            (2, 2),
+            (2, 2),
+        ] {
+            *table.entry((p, t)).or_insert(0u64) += 1;
+        }
+        table.insert((3, 2), 2);
+        table.insert((5, 9), 0);
+        assert_eq!(
+            agreement_from_counts(&table),
+            a,
+            "counts give the same figures"
+        );
         let b = agreement(&[0, 0, 1, 2], &[0, 0, 1, 1]);
         assert!((b.nmi - 0.8).abs() < 1e-12 && (b.ari - 0.571_428_571_428_571_4).abs() < 1e-12);
         assert!(

@@ -189,6 +189,19 @@ fn assign(points: &[f32], dim: usize, centroids: &[f32], assignments: &mut [u32]
     distances
 }
 
+/// The nearest of `centroids` (row-major, `dim` each) to every row of `points`, as
+/// [`kmeans`] assigns them: what a streaming pass uses to place documents that were not in
+/// the fitted sample.
+pub fn nearest_centroids(points: &[f32], dim: usize, centroids: &[f32]) -> Vec<u32> {
+    assert!(
+        dim > 0 && points.len().is_multiple_of(dim) && centroids.len().is_multiple_of(dim),
+        "rows of {dim} values"
+    );
+    let mut assignments = vec![0u32; points.len() / dim];
+    assign(points, dim, centroids, &mut assignments);
+    assignments
+}
+
 /// k-means++ seeding: each new centre is the best (lowest potential) of `2 + ln k`
 /// candidates drawn with probability proportional to the squared distance to the nearest
 /// chosen centre.
@@ -463,6 +476,11 @@ mod tests {
         // Inertia of uniform ±1 noise in 2-D: 2/3 per point.
         let per_point = result.inertia / truth.len() as f64;
         assert!((per_point - 2.0 / 3.0).abs() < 0.1, "{per_point}");
+        assert_eq!(
+            nearest_centroids(&points, 2, &result.centroids),
+            result.assignments,
+            "a streaming pass places every point where k-means did"
+        );
     }
 
     #[test]

@@ -16,11 +16,11 @@ pub mod text_classifier;
 pub mod words;
 
 pub use centroid_merge::{Linkage, merge_centroids};
-pub use cluster_agreement::{Agreement, agreement};
+pub use cluster_agreement::{Agreement, agreement, agreement_from_counts};
 pub use english_words::english_words;
 pub use hash::{dedup_key_hash, hash128_hex};
 pub use hashed_tfidf::HashedTfIdf;
-pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans};
+pub use kmeans::{KMeans, KMeansConfig, KMeansError, kmeans, nearest_centroids};
 pub use rng::SeededRng;
 pub use text_classifier::{TextClassifier, roc_auc};
 pub use words::{is_symbol_only, split_words};

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::parquet_frame::read_parquet_frame;
 use crate::{MixerError, Result};
 
 /// The prefix of weight columns in tables blend writes.
@@ -231,14 +232,15 @@ impl ExperimentTable {
             }
         }
         let mut order = Vec::with_capacity(table.runs());
-        for id in &table.run_ids {
+        for (mixture_row, id) in table.run_ids.iter().enumerate() {
             match row_of.get(id.as_str()) {
                 Some(&row) => order.push(row),
                 None => {
                     return Err(MixerError::table(
                         metrics,
                         format!(
-                            "run with {key} = {id} of {} has no metrics row",
+                            "no row has {key} = {id}, the run in row {} of {}",
+                            mixture_row + 1,
                             mixtures.display()
                         ),
                     ));
@@ -246,15 +248,41 @@ impl ExperimentTable {
             }
         }
         if metric_ids.len() != table.runs() {
-            return Err(MixerError::table(
-                metrics,
-                format!(
-                    "{} metric rows but {} runs in {}: every metrics row needs its mixture",
-                    metric_ids.len(),
-                    table.runs(),
-                    mixtures.display()
-                ),
-            ));
+            let runs: std::collections::HashSet<&str> =
+                table.run_ids.iter().map(String::as_str).collect();
+            return Err(
+                match metric_ids
+                    .iter()
+                    .enumerate()
+                    .find(|(_, id)| !runs.contains(id.as_str()))
+                {
+                    Some((row, id)) => MixerError::table(
+                        metrics,
+                        format!(
+                            "row {}: {key} = {id} has no mixture in {}",
+                            row + 1,
+                            mixtures.display()
+                        ),
+                    ),
+                    // Every metrics row has its run, so some run's key is repeated.
+                    None => {
+                        let mut seen = std::collections::HashSet::new();
+                        let (row, id) = table
+                            .run_ids
+                            .iter()
+                            .enumerate()
+                            .find(|(_, id)| !seen.insert(id.as_str()))
+                            .unwrap_or((0, &table.run_ids[0]));
+                        MixerError::table(
+                            mixtures,
+                            format!(
+                                "row {}: {key} = {id} appears twice (rows are runs)",
+                                row + 1
+                            ),
+                        )
+                    }
+                },
+            );
         }
         table.metric_names = metric_names;
         table.metrics = metric_columns
@@ -345,23 +373,46 @@ pub fn read_frame(path: &Path) -> Result<DataFrame> {
         return Err(MixerError::table(path, "no such file"));
     }
     let error = |e: PolarsError| MixerError::table(path, e.to_string());
-    let frame = match format {
-        TableFormat::Csv => CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(None)
-            .try_into_reader_with_file_path(Some(PathBuf::from(path)))
-            .map_err(error)?
-            .finish()
-            .map_err(error)?,
-        TableFormat::Parquet => {
-            let file = File::open(path).map_err(|e| MixerError::table(path, e.to_string()))?;
-            ParquetReader::new(file).finish().map_err(error)?
-        }
+    let read = || -> Result<DataFrame> {
+        Ok(match format {
+            TableFormat::Csv => CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(None)
+                .try_into_reader_with_file_path(Some(PathBuf::from(path)))
+                .map_err(error)?
+                .finish()
+                .map_err(error)?,
+            TableFormat::Parquet => read_parquet_frame(path)?,
+        })
     };
+    // The readers panic on some damaged files (polars' on a bad Thrift footer, arrow-rs' on a
+    // bad bit width) instead of returning an error: that is an unreadable file too.
+    let frame =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).map_err(|panic| {
+            MixerError::table(
+                path,
+                format!(
+                    "not a readable {} file (the reader failed: {})",
+                    match format {
+                        TableFormat::Csv => "CSV",
+                        TableFormat::Parquet => "Parquet",
+                    },
+                    panic_text(&*panic)
+                ),
+            )
+        })??;
     if frame.height() == 0 {
         return Err(MixerError::table(path, "the table has no rows"));
     }
     Ok(frame)
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 fn write_frame(path: &Path, frame: &mut DataFrame) -> Result<()> {
@@ -607,5 +658,44 @@ mod tests {
         assert_eq!(common_prefix(&names(&["pile_cc", "pile_cd"])), 5);
         assert_eq!(common_prefix(&names(&["abc", "abd"])), 0);
         assert_eq!(common_prefix(&names(&["only_one"])), 0);
+    }
+
+    #[test]
+    fn joined_tables_that_do_not_pair_up_name_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mixtures = write(
+            dir.path(),
+            "m.csv",
+            "index,w_a,w_b\n1,0.5,0.5\n2,0.25,0.75\n",
+        );
+        let metrics = write(dir.path(), "l.csv", "index,loss\n1,3.0\n2,3.5\n7,4.0\n");
+        let error = ExperimentTable::read_joined(&mixtures, &metrics, "index")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("l.csv: row 3: index = 7 has no mixture"),
+            "{error}"
+        );
+        let twice = write(
+            dir.path(),
+            "m2.csv",
+            "index,w_a,w_b\n1,0.5,0.5\n1,0.5,0.5\n",
+        );
+        let metrics = write(dir.path(), "l2.csv", "index,loss\n1,3.0\n");
+        let error = ExperimentTable::read_joined(&twice, &metrics, "index")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("m2.csv: row 2: index = 1 appears twice"),
+            "{error}"
+        );
+        let missing = write(dir.path(), "l3.csv", "index,loss\n2,3.0\n");
+        let error = ExperimentTable::read_joined(&mixtures, &missing, "index")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no row has index = 1, the run in row 1 of"),
+            "{error}"
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod mixture;
 pub mod model_file;
 pub mod natural;
+mod parquet_frame;
 pub mod regressors;
 pub mod run_design;
 pub mod sampler;

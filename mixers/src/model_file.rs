@@ -135,6 +135,23 @@ impl RegressorModel {
                 "training weights do not match runs × domains".into(),
             ));
         }
+        if model.domains.is_empty() {
+            return Err(model_error(path, "the model lists no domains".into()));
+        }
+        let features = model
+            .regressor
+            .features()
+            .map_err(|e| model_error(path, e.to_string()))?;
+        if features != model.domains.len() {
+            return Err(model_error(
+                path,
+                format!(
+                    "the {} regressor takes {features} domain weights but the model lists {} domains",
+                    model.kind(),
+                    model.domains.len()
+                ),
+            ));
+        }
         Ok(model)
     }
 
@@ -187,4 +204,58 @@ pub fn cross_validate(
         quality: FitQuality::of(y, &predictions),
         predictions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regressors::LinearModel;
+
+    fn linear_model(coefficients: usize, domains: usize) -> RegressorModel {
+        RegressorModel {
+            schema_version: MODEL_SCHEMA_VERSION,
+            target: "loss".into(),
+            minimize: true,
+            domains: (0..domains).map(|d| format!("d{d}")).collect(),
+            regressor: SavedRegressor::Linear(LinearModel {
+                intercept: 1.0,
+                coefficients: vec![0.5; coefficients],
+                log_target: false,
+            }),
+            settings: FitSettings::default(),
+            training: TrainingRuns {
+                run_ids: vec!["r1".into()],
+                weights: vec![1.0 / domains.max(1) as f64; domains],
+                target: vec![2.0],
+            },
+            cross_validation: None,
+            inputs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_regressor_of_another_width_than_the_domains_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        linear_model(3, 3).write(&path).unwrap();
+        assert_eq!(RegressorModel::read(&path).unwrap().domains.len(), 3);
+        linear_model(2, 3).write(&path).unwrap();
+        let error = RegressorModel::read(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("model.json") && error.contains("takes 2 domain weights"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_model_without_domains_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.json");
+        linear_model(0, 0).write(&path).unwrap();
+        let error = RegressorModel::read(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("empty.json") && error.contains("no domains"),
+            "{error}"
+        );
+    }
 }

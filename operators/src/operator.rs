@@ -67,6 +67,13 @@ pub trait Operator: OperatorIdentity + Send + Debug {
     fn summary(&self) -> Option<serde_json::Value> {
         None
     }
+
+    /// Bytes the operator expects to hold at its peak under `env`, beside the batches
+    /// streaming through it; the stage prints it before it starts. Row-local operators
+    /// hold nothing.
+    fn expected_memory(&self, _env: &OperatorEnv) -> u64 {
+        0
+    }
 }
 
 /// Serde default of every `text_column` parameter.

@@ -66,6 +66,10 @@ pub enum PipelineError {
         problem: String,
     },
 
+    /// Another run holds the work folder (one writer per work folder).
+    #[error("{}: another blend run is using this work folder ({holder}); wait for it to finish, or give this run its own `work_dir`", work_dir.display())]
+    WorkDirLocked { work_dir: PathBuf, holder: String },
+
     #[error("no documents were read from {} ({quarantined} records quarantined); nothing to process", files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "))]
     NoDocuments {
         files: Vec<PathBuf>,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use blend_datasets::read::OnError;
+use blend_pipeline::engine::work_lock::LOCK_FILE;
 use blend_pipeline::{NoProgress, PipelineConfig, RunOutcome, run_pipeline_blocking};
 use blend_tests::{demo_config, read_parquet_dir, strings};
 
@@ -33,6 +34,9 @@ fn assert_nothing_trusted(config: &PipelineConfig) {
     if let Ok(entries) = std::fs::read_dir(&config.pipeline.work_dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name == LOCK_FILE {
+                continue;
+            }
             assert!(!name.starts_with(".tmp-"), "left a temporary folder {name}");
             assert!(
                 entry.path().join("manifest.json").exists(),

@@ -16,6 +16,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use super::jsonl::file_label;
 use super::{InputFile, OnError, ReadOptions, RejectedRecord, fail_or_quarantine};
 use crate::document::{ID_COLUMN, SOURCE_COLUMN, TEXT_COLUMN};
+use crate::parquet_guard::guarded;
 use crate::{DatasetError, Result};
 
 /// The name the file's own `source` column is kept under when the input's configured
@@ -56,9 +57,11 @@ fn pass_through_column<'b>(
 
 fn builder(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let handle = File::open(&file.path).map_err(|e| DatasetError::io(&file.path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|source| DatasetError::Parquet {
-        path: file.path.clone(),
-        source,
+    guarded(&file.path, "reading the footer", || {
+        ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|source| DatasetError::Parquet {
+            path: file.path.clone(),
+            source,
+        })
     })
 }
 
@@ -248,7 +251,7 @@ pub(super) fn read(
     sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     rejected: &mut Vec<RejectedRecord>,
 ) -> Result<()> {
-    let reader = builder(file)?
+    let mut reader = builder(file)?
         .with_batch_size(options.batch_rows.max(1))
         .build()
         .map_err(|source| DatasetError::Parquet {
@@ -258,7 +261,7 @@ pub(super) fn read(
     let spec = &file.spec;
     let label = file_label(file);
     let mut first_row = 0u64;
-    for batch in reader {
+    while let Some(batch) = guarded(&file.path, "reading rows", || Ok(reader.next()))? {
         let batch = batch.map_err(|e| {
             DatasetError::arrow(
                 format!("{}: reading rows from {first_row}", file.path.display()),

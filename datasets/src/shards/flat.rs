@@ -124,7 +124,7 @@ pub fn read_flat(path: &Path, layout: FlatLayout) -> Result<Vec<u32>> {
                 ));
             }
             let body = &bytes[LLMC_HEADER_INTS * 4..];
-            if body.len() as u64 != int(2) as u64 * 2 {
+            if i64::from(int(2)) * 2 != body.len() as i64 {
                 return Err(DatasetError::invalid(
                     path,
                     format!(
@@ -181,6 +181,23 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("65,536")
+        );
+    }
+
+    #[test]
+    fn a_negative_llmc_token_count_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.llmc.bin");
+        let mut writer = FlatWriter::create(&path, FlatLayout::Llmc).unwrap();
+        writer.add_tokens(&[1, 2]).unwrap();
+        writer.finish().unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[8..12].copy_from_slice(&i32::MIN.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let error = read_flat(&path, FlatLayout::Llmc).unwrap_err().to_string();
+        assert!(
+            error.contains("s.llmc.bin") && error.contains("header says -2147483648 tokens"),
+            "{error}"
         );
     }
 }

@@ -212,14 +212,33 @@ pub fn verify_shards(dir: &Path) -> Result<VerifiedShards> {
                 None => reference = Some((format, flat)),
             }
         }
-        if shard.tokens_per_domain.values().sum::<u64>() != shard.tokens {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let per_domain = shard
+            .tokens_per_domain
+            .values()
+            .try_fold(0u64, |sum, &tokens| sum.checked_add(tokens));
+        if per_domain != Some(shard.tokens) {
             return Err(DatasetError::invalid(
-                dir.join(&shard.name),
-                "tokens per domain do not add up to the shard's tokens",
+                manifest_path,
+                format!(
+                    "shard {}: tokens per domain do not add up to the shard's {} tokens",
+                    shard.name, shard.tokens
+                ),
             ));
         }
-        documents += shard.documents;
-        tokens += shard.tokens;
+        let (Some(more_documents), Some(more_tokens)) = (
+            documents.checked_add(shard.documents),
+            tokens.checked_add(shard.tokens),
+        ) else {
+            return Err(DatasetError::invalid(
+                manifest_path,
+                format!(
+                    "shard {}: the documents or tokens overflow the totals",
+                    shard.name
+                ),
+            ));
+        };
+        (documents, tokens) = (more_documents, more_tokens);
     }
     let path = dir.join(MANIFEST_FILE);
     if documents != manifest.total_documents {

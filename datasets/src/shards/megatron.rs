@@ -235,6 +235,24 @@ impl IndexCursor<'_> {
         Ok(slice)
     }
 
+    /// `count` items of `width` bytes; a count too large for the file is an error, not an
+    /// overflow.
+    fn take_items(&mut self, what: &str, count: u64, width: usize) -> Result<&[u8]> {
+        let bytes = usize::try_from(count)
+            .ok()
+            .and_then(|count| count.checked_mul(width));
+        match bytes {
+            Some(bytes) => self.take(bytes),
+            None => Err(DatasetError::invalid(
+                self.path,
+                format!(
+                    "index claims {count} {what} at byte {}, more than any file holds",
+                    self.offset
+                ),
+            )),
+        }
+    }
+
     fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
@@ -269,20 +287,20 @@ impl MegatronReader {
         let dtype = TokenDtype::from_code(code).ok_or_else(|| {
             DatasetError::invalid(&idx_path, format!("unsupported dtype code {code}"))
         })?;
-        let sequences = cursor.u64()? as usize;
-        let document_count = cursor.u64()? as usize;
+        let sequences = cursor.u64()?;
+        let document_count = cursor.u64()?;
         let lengths = cursor
-            .take(sequences * 4)?
+            .take_items("sequences", sequences, 4)?
             .chunks_exact(4)
             .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
             .collect::<Vec<_>>();
         let pointers = cursor
-            .take(sequences * 8)?
+            .take_items("sequences", sequences, 8)?
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
             .collect::<Vec<_>>();
         let document_indices = cursor
-            .take(document_count * 8)?
+            .take_items("documents", document_count, 8)?
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
             .collect::<Vec<_>>();
@@ -449,6 +467,25 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("truncated")
+        );
+    }
+
+    #[test]
+    fn a_sequence_count_too_large_for_any_file_is_an_error_naming_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("s");
+        let mut writer = MegatronWriter::create(&prefix, TokenDtype::Uint16).unwrap();
+        writer.add_document(&[1, 2, 3]).unwrap();
+        writer.finish().unwrap();
+        let idx = dir.path().join("s.idx");
+        let mut bytes = std::fs::read(&idx).unwrap();
+        // magic (9), version (8), dtype (1), then the sequence count.
+        bytes[18..26].copy_from_slice(&(u64::MAX / 3).to_le_bytes());
+        std::fs::write(&idx, &bytes).unwrap();
+        let error = MegatronReader::open(&prefix).unwrap_err().to_string();
+        assert!(
+            error.contains("s.idx") && error.contains("more than any file holds"),
+            "{error}"
         );
     }
 }

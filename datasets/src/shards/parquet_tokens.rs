@@ -10,6 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::parquet_guard::guarded;
 use crate::parquet_parts::close_parquet;
 use crate::{DatasetError, Result};
 
@@ -112,22 +113,39 @@ impl ParquetTokenWriter {
 /// Every row's tokens.
 pub fn read_parquet_tokens(path: &Path) -> Result<Vec<Vec<u32>>> {
     let file = File::open(path).map_err(|e| DatasetError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|source| DatasetError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let mut reader = guarded(path, "reading the footer", || {
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|source| DatasetError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            })
+    })?;
     let mut sequences = Vec::new();
-    for batch in reader {
+    while let Some(batch) = guarded(path, "reading rows", || Ok(reader.next()))? {
         let batch = batch.map_err(|e| DatasetError::arrow(path.display().to_string(), e))?;
-        let lists = batch
+        let column = batch
             .column_by_name("tokens")
-            .ok_or_else(|| DatasetError::invalid(path, "no `tokens` column"))?
-            .as_list::<i32>();
+            .ok_or_else(|| DatasetError::invalid(path, "no `tokens` column"))?;
+        let lists = column
+            .as_list_opt::<i32>()
+            .ok_or_else(|| DatasetError::ColumnType {
+                path: path.to_path_buf(),
+                column: "tokens".into(),
+                found: column.data_type().to_string(),
+                expected: "List(UInt32)".into(),
+            })?;
         for row in 0..lists.len() {
             let values = lists.value(row);
-            sequences.push(values.as_primitive::<UInt32Type>().values().to_vec());
+            let tokens = values.as_primitive_opt::<UInt32Type>().ok_or_else(|| {
+                DatasetError::ColumnType {
+                    path: path.to_path_buf(),
+                    column: "tokens".into(),
+                    found: column.data_type().to_string(),
+                    expected: "List(UInt32)".into(),
+                }
+            })?;
+            sequences.push(tokens.values().to_vec());
         }
     }
     Ok(sequences)

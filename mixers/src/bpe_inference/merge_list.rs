@@ -16,6 +16,7 @@ use tokenizers::{
     Normalizer, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer, Tokenizer,
 };
 
+use super::bpe_json_check::check_bpe_merges;
 use crate::{MixerError, Result};
 
 /// The SentencePiece word-boundary character.
@@ -74,11 +75,13 @@ impl MergeList {
             .iter()
             .map(|(token, id)| {
                 id.as_u64()
-                    .map(|id| (token.clone(), id as u32))
+                    .and_then(|id| u32::try_from(id).ok())
+                    .filter(|&id| id < UNKNOWN_SYMBOL)
+                    .map(|id| (token.clone(), id))
                     .ok_or_else(|| {
                         MixerError::tokenizer(
                             path,
-                            format!("vocab id of `{token}` is not a number"),
+                            format!("vocab id of `{token}` is {id}, not a token id below {UNKNOWN_SYMBOL}"),
                         )
                     })
             })
@@ -86,7 +89,6 @@ impl MergeList {
         let raw_merges = model["merges"]
             .as_array()
             .ok_or_else(|| MixerError::tokenizer(path, "model.merges is not a list"))?;
-        let mut next_id = vocab.values().copied().max().map_or(0, |id| id + 1);
         let mut merges = Vec::with_capacity(raw_merges.len());
         let mut merge_texts = Vec::with_capacity(raw_merges.len());
         for (rank, raw) in raw_merges.iter().enumerate() {
@@ -125,21 +127,14 @@ impl MergeList {
                     )
                 })
             };
-            let merged_text = format!("{left}{right}");
-            let merged = match vocab.get(&merged_text) {
-                Some(&id) => id,
-                None => {
-                    next_id += 1;
-                    next_id - 1
-                }
-            };
             merges.push(Merge {
                 left: id_of(left)?,
                 right: id_of(right)?,
-                merged,
+                merged: id_of(&format!("{left}{right}"))?,
             });
             merge_texts.push(format!("{left} {right}"));
         }
+        check_bpe_merges(&json).map_err(|message| MixerError::tokenizer(path, message))?;
         let tokenizer = Tokenizer::from_str(text).map_err(|e| {
             MixerError::tokenizer(path, format!("the tokenizers crate rejects it: {e}"))
         })?;
@@ -301,5 +296,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("nope.json"), "{missing}");
+    }
+
+    #[test]
+    fn a_vocab_id_at_the_top_of_u32_is_an_error_not_an_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        for id in [u64::from(u32::MAX), u64::from(u32::MAX) + 7] {
+            let mut json = byte_level_json(&serde_json::json!(["Ġ t", "Ġt h"]));
+            json["model"]["vocab"]["Ġth"] = id.into();
+            let path = write_tokenizer(dir.path(), &json);
+            let error = MergeList::from_file(&path).unwrap_err().to_string();
+            assert!(
+                error.contains("tokenizer.json") && error.contains(&format!("is {id}")),
+                "{error}"
+            );
+        }
+    }
+
+    /// The `tokenizers` crate panics on a merge whose result is longer than every vocabulary
+    /// token; the merge is named instead.
+    #[test]
+    fn a_merge_whose_result_is_not_in_the_vocabulary_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_tokenizer(
+            dir.path(),
+            &byte_level_json(&serde_json::json!(["Ġ t", "Ġt h", "Ġth Ġth"])),
+        );
+        let error = MergeList::from_file(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("tokenizer.json")
+                && error.contains("merge 2 `Ġth Ġth`: `ĠthĠth` is not in the vocabulary"),
+            "{error}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! `blend_kernels::bpe_replay` replays the merges over them, and
 //! [`constraint_generation`] solves the linear program ([`slack_lp`]) lazily.
 
+pub mod bpe_json_check;
 pub mod category_sample;
 pub mod constraint_generation;
 pub mod merge_list;
@@ -15,6 +16,7 @@ pub mod slack_lp;
 use blend_kernels::bpe_replay::{Merge, replay_merges};
 use rayon::prelude::*;
 
+pub use bpe_json_check::check_bpe_merges;
 pub use category_sample::{CategorySample, WordCounter};
 pub use constraint_generation::{
     CategoryLog, InferenceOptions, LpSolver, MixtureEstimate, infer_weights, infer_weights_with,

@@ -37,21 +37,24 @@ struct Tree {
 }
 
 impl Tree {
-    /// Steps from the root to the deepest leaf (0 for a one-leaf tree).
+    /// Steps from the root to the deepest leaf (0 for a one-leaf tree). Walks with its own
+    /// stack: [`check_children`] has made the nodes a tree, however deep.
     fn depth(&self) -> u32 {
-        fn below(tree: &Tree, child: i32) -> u32 {
-            if child < 0 {
-                0
-            } else {
-                let n = child as usize;
-                1 + below(tree, tree.left[n]).max(below(tree, tree.right[n]))
+        if self.split_feature.is_empty() {
+            return 0;
+        }
+        let mut deepest = 0;
+        let mut stack = vec![(0i32, 1u32)];
+        while let Some((node, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            let n = node as usize;
+            for child in [self.left[n], self.right[n]] {
+                if child >= 0 {
+                    stack.push((child, depth + 1));
+                }
             }
         }
-        if self.split_feature.is_empty() {
-            0
-        } else {
-            below(self, 0)
-        }
+        deepest
     }
 
     fn predict(&self, row: &[f64]) -> f64 {
@@ -121,12 +124,14 @@ impl TreeEnsemble {
         let mut lines = model.lines().peekable();
         while let Some(line) = lines.next() {
             if let Some(value) = line.strip_prefix("max_feature_idx=") {
+                let index = value
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|e| bad(format!("max_feature_idx: {e}")))?;
                 features = Some(
-                    value
-                        .trim()
-                        .parse::<usize>()
-                        .map_err(|e| bad(e.to_string()))?
-                        + 1,
+                    index
+                        .checked_add(1)
+                        .ok_or_else(|| bad(format!("max_feature_idx={index} is too large")))?,
                 );
             } else if let Some(value) = line.strip_prefix("num_class=") {
                 if value.trim() != "1" {
@@ -312,7 +317,9 @@ fn parse_tree(
     let decision_type: Vec<u8> = list(fields, "decision_type")?;
     let left: Vec<i32> = list(fields, "left_child")?;
     let right: Vec<i32> = list(fields, "right_child")?;
-    let internal = num_leaves - 1;
+    let Some(internal) = num_leaves.checked_sub(1) else {
+        return Err("num_leaves=0; a tree has at least one leaf".into());
+    };
     if [
         split_feature.len(),
         threshold.len(),
@@ -328,6 +335,7 @@ fn parse_tree(
     if decision_type.iter().any(|d| d & CATEGORICAL_MASK != 0) {
         return Err("categorical splits are not supported".into());
     }
+    check_children(&left, &right, num_leaves)?;
     Ok(Tree {
         default_left: decision_type
             .iter()
@@ -347,4 +355,101 @@ fn parse_tree(
         right,
         leaf_value,
     })
+}
+
+/// Checks that the child arrays make a tree: every child is an internal node after its parent
+/// (LightGBM numbers splits in the order it makes them) or an existing leaf, and every node
+/// but the root, and every leaf, has exactly one parent. A damaged file could otherwise send
+/// a prediction out of bounds or round a cycle.
+fn check_children(
+    left: &[i32],
+    right: &[i32],
+    num_leaves: usize,
+) -> std::result::Result<(), String> {
+    let internal = left.len();
+    let mut internal_parents = vec![0u32; internal];
+    let mut leaf_parents = vec![0u32; if internal == 0 { 0 } else { num_leaves }];
+    for (node, (&left_child, &right_child)) in left.iter().zip(right).enumerate() {
+        for child in [left_child, right_child] {
+            if child >= 0 {
+                let child = child as usize;
+                if child <= node || child >= internal {
+                    return Err(format!(
+                        "node {node} has child node {child}; children come after their parent and below {internal}"
+                    ));
+                }
+                internal_parents[child] += 1;
+            } else {
+                let leaf = (!child) as usize;
+                if leaf >= num_leaves {
+                    return Err(format!(
+                        "node {node} has leaf {leaf}, but the tree has {num_leaves} leaves"
+                    ));
+                }
+                leaf_parents[leaf] += 1;
+            }
+        }
+    }
+    if let Some(node) = (1..internal).find(|&n| internal_parents[n] != 1) {
+        return Err(format!(
+            "node {node} has {} parents, not 1",
+            internal_parents[node]
+        ));
+    }
+    if let Some(leaf) = leaf_parents.iter().position(|&p| p != 1) {
+        return Err(format!(
+            "leaf {leaf} has {} parents, not 1",
+            leaf_parents[leaf]
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model text of one tree with these child arrays (three leaves, two splits).
+    fn model(left: &str, right: &str, num_leaves: &str) -> String {
+        format!(
+            "tree\nnum_class=1\nmax_feature_idx=1\n\nTree=0\nnum_leaves={num_leaves}\n\
+             split_feature=0 1\nthreshold=0.5 0.25\ndecision_type=2 2\nleft_child={left}\n\
+             right_child={right}\nleaf_value=1 2 3\n\nend of trees\n"
+        )
+    }
+
+    #[test]
+    fn a_well_formed_tree_predicts_its_leaves() {
+        let trees = TreeEnsemble::parse(&model("1 -1", "-2 -3", "3")).unwrap();
+        assert_eq!(trees.predict_row(&[0.0, 0.0]), 1.0);
+        assert_eq!(trees.predict_row(&[0.0, 1.0]), 3.0);
+        assert_eq!(trees.predict_row(&[1.0, 0.0]), 2.0);
+        assert_eq!(trees.predict(&[1.0, 0.0, 0.0, 1.0], 2), vec![2.0, 3.0]);
+    }
+
+    #[test]
+    fn a_cycle_or_a_child_out_of_range_is_an_error() {
+        for (left, right, why) in [
+            ("1 0", "-2 -3", "child node 0"),
+            ("1 1", "-2 -3", "child node 1"),
+            ("1 -9", "-2 -3", "leaf 8"),
+            ("1 -1", "-1 -3", "leaf 0 has 2 parents"),
+        ] {
+            let error = TreeEnsemble::parse(&model(left, right, "3"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(why), "{left} / {right}: {error}");
+        }
+    }
+
+    #[test]
+    fn zero_leaves_and_a_huge_feature_index_are_errors() {
+        let no_leaves = model("1 -1", "-2 -3", "0").replace("leaf_value=1 2 3", "leaf_value=");
+        let error = TreeEnsemble::parse(&no_leaves).unwrap_err().to_string();
+        assert!(error.contains("num_leaves=0"), "{error}");
+        let huge = model("1 -1", "-2 -3", "3")
+            .replace("max_feature_idx=1", "max_feature_idx=18446744073709551615");
+        let error = TreeEnsemble::parse(&huge).unwrap_err().to_string();
+        assert!(error.contains("too large"), "{error}");
+    }
 }

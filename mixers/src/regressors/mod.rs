@@ -155,6 +155,15 @@ impl SavedRegressor {
             Self::MixingLaw(model) => Box::new(model),
         })
     }
+
+    /// The number of domain weights the regressor takes (LightGBM's from its model text).
+    pub fn features(&self) -> Result<usize> {
+        Ok(match self {
+            Self::LightGbm { model, .. } => lightgbm_trees::TreeEnsemble::parse(model)?.features(),
+            Self::Linear(model) | Self::LogLinear(model) => model.coefficients.len(),
+            Self::MixingLaw(model) => model.exponents.len(),
+        })
+    }
 }
 
 /// The rows `picks` (in that order) of a row-major matrix with `features` columns.

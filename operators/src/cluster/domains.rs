@@ -1,13 +1,16 @@
 //! `domain.cluster` (formerly `cluster`)
 //!
-//! What it does: CLIMB's recipe over the `embedding` column. Observe pass 1 collects the
-//! embeddings (and, when configured, a quality score and a reference label per document);
-//! k-means (blend's kernel) splits them into `fine_clusters` clusters; clusters whose mean
-//! quality is below `min_quality` are pruned; the rest are merged by centroid similarity
-//! into `domains` superclusters, numbered `d00`, `d01`, … by size. Observe pass 2 counts each
-//! domain's documents, bytes and words and samples its text for labels (its most
-//! distinctive words). Adds `cluster` (the fine cluster) and `domain` (`dNN`, or `pruned`;
-//! the column's name is `domain_column`).
+//! What it does: CLIMB's recipe over the `embedding` column. Observe pass 1 collects a
+//! seeded sample of the embeddings, as many as a quarter of the memory budget holds (all of
+//! them for small corpora), and k-means (blend's kernel) fits `fine_clusters` centroids to
+//! it. Pass 2 places every document at its nearest centroid and tallies each fine cluster's
+//! size, mean quality and reference labels; clusters whose mean quality is below
+//! `min_quality` are pruned; the rest are merged by centroid similarity into `domains`
+//! superclusters, numbered `d00`, `d01`, … by size. Pass 3 counts each domain's documents,
+//! bytes and words and samples its text for labels (its most distinctive words). Adds
+//! `cluster` (the fine cluster) and `domain` (`dNN`, or `pruned`; the column's name is
+//! `domain_column`), and drops the embedding column unless `keep_embedding` is set. Memory:
+//! the sample, the centroids and one batch; nothing per document.
 //!
 //! Why: mixture search weighs domains, and real corpora rarely come labelled. Many fine
 //! clusters follow the data's own modes; pruning drops whole low-quality modes (CLIMB
@@ -15,14 +18,15 @@
 //! can afford proxies for. When the input has a `source` column (or `reference_column`),
 //! purity / NMI / ARI of the domains against it are part of the summary.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float64Type};
 use blend_kernels::{
-    Agreement, KMeansConfig, Linkage, agreement, kmeans, merge_centroids, split_words,
+    Agreement, KMeansConfig, Linkage, agreement_from_counts, kmeans, merge_centroids,
+    nearest_centroids, split_words,
 };
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +89,14 @@ pub struct ClusterParams {
     /// k-means seed; the run's seed when unset.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Most documents k-means is fitted on; by default as many as a quarter of the memory
+    /// budget holds. The rest are placed at their nearest centroid.
+    #[serde(default)]
+    pub fit_sample: Option<usize>,
+    /// Keep the embedding column in the output (1.3 KB per document at 320 values, copied
+    /// into every later stage); by default it is dropped once the domains are assigned.
+    #[serde(default)]
+    pub keep_embedding: bool,
 }
 
 fn default_embedding_column() -> String {
@@ -158,8 +170,12 @@ pub struct ClusterSummary {
     pub domain_column: String,
     pub linkage: Linkage,
     pub documents: u64,
+    /// Documents k-means was fitted on (a seeded sample when the corpus outgrows the budget).
+    #[serde(default)]
+    pub fit_documents: u64,
     pub dim: usize,
     pub fine_clusters: usize,
+    /// Sum of squared distances of the fitted documents to their centroids.
     pub inertia: f64,
     pub iterations: usize,
     pub quality_column: Option<String>,
@@ -179,32 +195,42 @@ impl ClusterSummary {
     }
 }
 
-/// Documents seen in pass 1.
+/// The documents k-means is fitted on, collected in pass 1: row `r` is taken when its
+/// seeded hash falls below `rate`, so the sample does not depend on batch boundaries.
 #[derive(Debug, Default)]
-struct Collected {
+struct FitSample {
     embeddings: Vec<f32>,
+    rows: usize,
     dim: Option<usize>,
-    quality: Vec<f64>,
-    reference: Vec<u32>,
-    reference_names: HashMap<String, u32>,
-    reference_missing: bool,
+    /// Set from the first batch (its embedding length) and the budget.
+    rate: Option<f64>,
 }
 
-/// What k-means found: each document's fine cluster, the centroids (row-major, `dim` each),
-/// documents per cluster.
+/// The fitted centroids (row-major, `dim` each).
 #[derive(Debug, Default)]
 struct FineClusters {
-    assignments: Vec<u32>,
     centroids: Vec<f32>,
-    sizes: Vec<u64>,
+    dim: usize,
+    fit_documents: u64,
     inertia: f64,
     iterations: usize,
 }
 
-/// Clustering results, from the end of pass 1 on.
+/// What pass 2 counts per fine cluster, each document placed at its nearest centroid.
+#[derive(Debug, Default)]
+struct Tally {
+    sizes: Vec<u64>,
+    /// Sum and count of the finite quality scores.
+    quality: Vec<(f64, u64)>,
+    /// Documents per (fine cluster, reference label id).
+    reference: BTreeMap<(u32, u32), u64>,
+    reference_names: HashMap<String, u32>,
+    reference_missing: bool,
+}
+
+/// Clustering results, from the end of pass 2 on.
 #[derive(Debug)]
 struct Assigned {
-    fine: Vec<u32>,
     /// Domain of each fine cluster; `None` when pruned.
     fine_domain: Vec<Option<u32>>,
     domains: usize,
@@ -218,7 +244,11 @@ struct Assigned {
 pub struct Cluster {
     params: ClusterParams,
     seed: u64,
-    collected: Collected,
+    memory_budget: u64,
+    expected_rows: u64,
+    sample: FitSample,
+    fit: Option<FineClusters>,
+    tally: Tally,
     assigned: Option<Assigned>,
     /// Rows seen in the current pass (or apply).
     position: usize,
@@ -245,7 +275,11 @@ impl OperatorSpec for Cluster {
         Ok(Self {
             params,
             seed: 0,
-            collected: Collected::default(),
+            memory_budget: 0,
+            expected_rows: 0,
+            sample: FitSample::default(),
+            fit: None,
+            tally: Tally::default(),
             assigned: None,
             position: 0,
         })
@@ -264,101 +298,229 @@ impl Cluster {
         }
     }
 
-    fn collect(&mut self, batch: &RecordBatch) -> Result<()> {
-        let first_row = self.position as u64;
-        let collected = &mut self.collected;
+    /// The embeddings of `batch` (row-major) and their length, checked.
+    fn embeddings(&self, batch: &RecordBatch, first_row: usize) -> Result<(Vec<f32>, usize)> {
+        let mut values = Vec::new();
         let dim = read_embeddings(
             Self::NAME,
             batch,
             &self.params.embedding_column,
-            first_row,
-            &mut collected.embeddings,
+            first_row as u64,
+            &mut values,
         )?;
-        if batch.num_rows() > 0 {
-            match collected.dim {
-                None => collected.dim = Some(dim),
-                Some(d) if d != dim => {
-                    return Err(OperatorError::Column {
-                        operator: Self::NAME.into(),
-                        column: self.params.embedding_column.clone(),
-                        problem: format!(
-                            "has {dim} values from row {first_row} on but {d} before; every embedding needs the same length"
-                        ),
-                    });
-                }
-                Some(_) => {}
+        if values.iter().any(|x| !x.is_finite()) {
+            return Err(self.embedding_error(format!(
+                "holds a NaN or infinite value in rows {first_row}..{}",
+                first_row + batch.num_rows()
+            )));
+        }
+        if let Some(expected) = self.sample.dim
+            && batch.num_rows() > 0
+            && dim != expected
+        {
+            return Err(self.embedding_error(format!(
+                "has {dim} values from row {first_row} on but {expected} before; every embedding needs the same length"
+            )));
+        }
+        Ok((values, dim))
+    }
+
+    fn embedding_error(&self, problem: String) -> OperatorError {
+        OperatorError::Column {
+            operator: Self::NAME.into(),
+            column: self.params.embedding_column.clone(),
+            problem,
+        }
+    }
+
+    /// Pass 1: the rows of the fit sample.
+    fn collect_sample(&mut self, batch: &RecordBatch) -> Result<()> {
+        let first_row = self.position;
+        let (values, dim) = self.embeddings(batch, first_row)?;
+        self.position += batch.num_rows();
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.sample.dim = Some(dim);
+        let rate = *self.sample.rate.get_or_insert_with(|| {
+            let budget_rows = (self.memory_budget / 4 / (dim as u64 * 4).max(1)).max(1) as usize;
+            let cap = self.params.fit_sample.unwrap_or(budget_rows);
+            if self.expected_rows == 0 {
+                1.0
+            } else {
+                (cap as f64 / self.expected_rows as f64).min(1.0)
+            }
+        });
+        for (offset, row) in values.chunks_exact(dim.max(1)).enumerate() {
+            if rate >= 1.0 || in_sample(self.seed, first_row + offset, rate) {
+                self.sample.embeddings.extend_from_slice(row);
+                self.sample.rows += 1;
             }
         }
-        if let Some(column) = &self.params.quality_column {
-            let values = batch.column_by_name(column).ok_or_else(|| OperatorError::Column {
-                operator: Self::NAME.into(),
-                column: column.clone(),
-                problem: "(quality_column) is missing; score quality before clustering or unset quality_column".into(),
-            })?;
-            let values = cast(values, &DataType::Float64).map_err(|_| OperatorError::Column {
-                operator: Self::NAME.into(),
-                column: column.clone(),
-                problem: format!(
-                    "has type {}, expected numbers or booleans",
-                    values.data_type()
-                ),
-            })?;
-            let values = values.as_primitive::<Float64Type>();
-            collected.quality.extend((0..values.len()).map(|i| {
-                if values.is_null(i) {
-                    f64::NAN
-                } else {
-                    values.value(i)
-                }
-            }));
+        Ok(())
+    }
+
+    /// End of pass 1: k-means of the sample into at most one cluster per fitted document
+    /// (none without documents), mini-batched above `MINI_BATCH_ABOVE` documents.
+    fn fit(&mut self) -> Result<()> {
+        let sample = std::mem::take(&mut self.sample);
+        let (n, rows, dim) = (self.position, sample.rows, sample.dim.unwrap_or(0));
+        let k = self
+            .params
+            .fine_clusters
+            .unwrap_or_else(|| (n / 50).clamp(2, 1000))
+            .min(rows);
+        self.sample.dim = sample.dim;
+        if rows == 0 {
+            self.fit = Some(FineClusters::default());
+            return Ok(());
         }
-        if let Some(column) = &self.params.reference_column {
-            if batch.column_by_name(column).is_none() {
-                collected.reference_missing = true;
-            } else if !collected.reference_missing {
-                let values = string_column(Self::NAME, batch, column)?;
-                for value in values.iter() {
-                    let next = collected.reference_names.len() as u32;
-                    let id = *collected
-                        .reference_names
-                        .entry(value.unwrap_or("").to_string())
-                        .or_insert(next);
-                    collected.reference.push(id);
-                }
+        let mut config = KMeansConfig::new(k, self.seed);
+        config.max_iterations = self.params.max_iterations;
+        config.mini_batch = self
+            .params
+            .mini_batch
+            .or((rows > MINI_BATCH_ABOVE).then_some(DEFAULT_MINI_BATCH));
+        tracing::info!(
+            "{}: k-means of {rows} of {n} documents × {dim} values into {k} clusters{}",
+            Self::NAME,
+            config
+                .mini_batch
+                .map(|b| format!(" (mini-batches of {b})"))
+                .unwrap_or_default()
+        );
+        let result = kmeans(&sample.embeddings, dim, &config)
+            .map_err(|e| OperatorError::invalid(Self::NAME, e))?;
+        self.fit = Some(FineClusters {
+            centroids: result.centroids,
+            dim,
+            fit_documents: rows as u64,
+            inertia: result.inertia,
+            iterations: result.iterations,
+        });
+        self.tally = Tally {
+            sizes: vec![0; k],
+            quality: vec![(0.0, 0); k],
+            ..Tally::default()
+        };
+        Ok(())
+    }
+
+    /// The fine cluster of every row of `batch`: its nearest centroid.
+    fn place(&self, batch: &RecordBatch) -> Result<Vec<u32>> {
+        let fit = self.fit.as_ref().ok_or_else(|| {
+            OperatorError::invalid(Self::NAME, "used before the observe passes finished")
+        })?;
+        if batch.num_rows() == 0 {
+            return Ok(Vec::new());
+        }
+        if fit.centroids.is_empty() {
+            return Err(OperatorError::invalid(
+                Self::NAME,
+                "the upstream has more rows than the first pass (none seen)",
+            ));
+        }
+        let (values, _) = self.embeddings(batch, self.position)?;
+        Ok(nearest_centroids(&values, fit.dim, &fit.centroids))
+    }
+
+    /// Pass 2: sizes, quality and reference labels per fine cluster.
+    fn tally(&mut self, batch: &RecordBatch) -> Result<()> {
+        let fine = self.place(batch)?;
+        let quality = self.quality_values(batch)?;
+        let reference = self.reference_ids(batch)?;
+        let tally = &mut self.tally;
+        for (row, &c) in fine.iter().enumerate() {
+            tally.sizes[c as usize] += 1;
+            if let Some(q) = quality.as_ref().map(|q| q[row])
+                && q.is_finite()
+            {
+                tally.quality[c as usize].0 += q;
+                tally.quality[c as usize].1 += 1;
+            }
+            if let Some(ids) = &reference {
+                *tally.reference.entry((c, ids[row])).or_default() += 1;
             }
         }
         self.position += batch.num_rows();
         Ok(())
     }
 
-    /// End of pass 1: fine clusters by k-means, pruned by quality, merged into domains.
-    fn assign(&mut self) -> Result<()> {
-        let collected = std::mem::take(&mut self.collected);
-        let n = self.position;
-        let dim = collected.dim.unwrap_or(0);
-        if collected.embeddings.iter().any(|x| !x.is_finite()) {
-            return Err(OperatorError::Column {
-                operator: Self::NAME.into(),
-                column: self.params.embedding_column.clone(),
-                problem: "holds a NaN or infinite value".into(),
-            });
+    /// The quality column as numbers (NaN where null), when one is configured.
+    fn quality_values(&self, batch: &RecordBatch) -> Result<Option<Vec<f64>>> {
+        let Some(column) = &self.params.quality_column else {
+            return Ok(None);
+        };
+        let values = batch.column_by_name(column).ok_or_else(|| OperatorError::Column {
+            operator: Self::NAME.into(),
+            column: column.clone(),
+            problem: "(quality_column) is missing; score quality before clustering or unset quality_column".into(),
+        })?;
+        let values = cast(values, &DataType::Float64).map_err(|_| OperatorError::Column {
+            operator: Self::NAME.into(),
+            column: column.clone(),
+            problem: format!(
+                "has type {}, expected numbers or booleans",
+                values.data_type()
+            ),
+        })?;
+        let values = values.as_primitive::<Float64Type>();
+        Ok(Some(
+            (0..values.len())
+                .map(|i| {
+                    if values.is_null(i) {
+                        f64::NAN
+                    } else {
+                        values.value(i)
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    /// Reference label ids of `batch`'s rows; `None` once any batch lacked the column.
+    fn reference_ids(&mut self, batch: &RecordBatch) -> Result<Option<Vec<u32>>> {
+        let Some(column) = &self.params.reference_column else {
+            return Ok(None);
+        };
+        if batch.column_by_name(column).is_none() {
+            self.tally.reference_missing = true;
         }
-        let fit = self.fine_clusters(&collected.embeddings, n, dim)?;
-        let k = fit.sizes.len();
-        let fine_quality = self.fine_quality(&fit, &collected.quality);
+        if self.tally.reference_missing {
+            return Ok(None);
+        }
+        let values = string_column(Self::NAME, batch, column)?;
+        let names = &mut self.tally.reference_names;
+        Ok(Some(
+            values
+                .iter()
+                .map(|value| {
+                    let next = names.len() as u32;
+                    *names.entry(value.unwrap_or("").to_string()).or_insert(next)
+                })
+                .collect(),
+        ))
+    }
+
+    /// End of pass 2: fine clusters pruned by quality, the rest merged into domains.
+    fn assign(&mut self) -> Result<()> {
+        let fit = self.fit.as_ref().expect("fitted in pass 1");
+        let tally = std::mem::take(&mut self.tally);
+        let (k, dim) = (tally.sizes.len(), fit.dim);
+        let fine_quality = self.fine_quality(&tally);
         let kept: Vec<usize> = (0..k)
             .filter(|&c| fine_quality[c].is_none_or(|q| q >= self.params.min_quality))
             .collect();
-        let (fine_domain, domains) = self.merge_kept(&fit, &kept, dim);
+        let (fine_domain, domains) = self.merge_kept(fit, &tally.sizes, &kept);
         let xy = pca_2d(
             &fit.centroids,
             dim,
-            &fit.sizes.iter().map(|&s| s as f64).collect::<Vec<_>>(),
+            &tally.sizes.iter().map(|&s| s as f64).collect::<Vec<_>>(),
         );
         let fine_rows: Vec<FineClusterRow> = (0..k)
             .map(|c| FineClusterRow {
                 cluster: c as u32,
-                docs: fit.sizes[c],
+                docs: tally.sizes[c],
                 domain: Self::domain_name(fine_domain[c]),
                 mean_quality: fine_quality[c],
                 x: xy[c].0,
@@ -367,14 +529,14 @@ impl Cluster {
             .collect();
         let pruned_docs: u64 = (0..k)
             .filter(|&c| fine_domain[c].is_none())
-            .map(|c| fit.sizes[c])
+            .map(|c| tally.sizes[c])
             .sum();
-        let agreement =
-            self.reference_agreement(&collected, &fit.assignments, &fine_domain, domains);
+        let agreement = self.reference_agreement(&tally, &fine_domain, domains);
         let summary = ClusterSummary {
             domain_column: self.params.domain_column.clone(),
             linkage: self.params.linkage,
-            documents: n as u64,
+            documents: self.position as u64,
+            fit_documents: fit.fit_documents,
             dim,
             fine_clusters: k,
             inertia: fit.inertia,
@@ -388,7 +550,6 @@ impl Cluster {
             agreement,
         };
         self.assigned = Some(Assigned {
-            fine: fit.assignments,
             fine_domain,
             domains,
             summary,
@@ -398,81 +559,31 @@ impl Cluster {
         Ok(())
     }
 
-    /// k-means of the `n` embeddings into at most one cluster per document (none without
-    /// documents), mini-batched above `MINI_BATCH_ABOVE` documents.
-    fn fine_clusters(&self, embeddings: &[f32], n: usize, dim: usize) -> Result<FineClusters> {
-        let k = self
-            .params
-            .fine_clusters
-            .unwrap_or_else(|| (n / 50).clamp(2, 1000))
-            .min(n);
-        if n == 0 {
-            return Ok(FineClusters {
-                sizes: vec![0; k],
-                ..FineClusters::default()
-            });
-        }
-        let mut config = KMeansConfig::new(k, self.seed);
-        config.max_iterations = self.params.max_iterations;
-        config.mini_batch = self
-            .params
-            .mini_batch
-            .or((n > MINI_BATCH_ABOVE).then_some(DEFAULT_MINI_BATCH));
-        tracing::info!(
-            "{}: k-means of {n} documents × {dim} values into {k} clusters{}",
-            Self::NAME,
-            config
-                .mini_batch
-                .map(|b| format!(" (mini-batches of {b})"))
-                .unwrap_or_default()
-        );
-        let result =
-            kmeans(embeddings, dim, &config).map_err(|e| OperatorError::invalid(Self::NAME, e))?;
-        let mut sizes = vec![0u64; k];
-        for &c in &result.assignments {
-            sizes[c as usize] += 1;
-        }
-        Ok(FineClusters {
-            assignments: result.assignments,
-            centroids: result.centroids,
-            sizes,
-            inertia: result.inertia,
-            iterations: result.iterations,
-        })
-    }
-
     /// Mean quality per fine cluster (documents without a score do not count); `None`
     /// everywhere without a quality column.
-    fn fine_quality(&self, fit: &FineClusters, quality: &[f64]) -> Vec<Option<f64>> {
-        let k = fit.sizes.len();
+    fn fine_quality(&self, tally: &Tally) -> Vec<Option<f64>> {
         if self.params.quality_column.is_none() {
-            return vec![None; k];
+            return vec![None; tally.sizes.len()];
         }
-        let mut sums = vec![(0f64, 0u64); k];
-        for (&c, &q) in fit.assignments.iter().zip(quality) {
-            if q.is_finite() {
-                sums[c as usize].0 += q;
-                sums[c as usize].1 += 1;
-            }
-        }
-        sums.iter()
+        tally
+            .quality
+            .iter()
             .map(|&(s, c)| (c > 0).then(|| s / c as f64))
             .collect()
     }
 
-    /// Merges the `kept` fine clusters' centroids into at most `domains` groups: each fine
-    /// cluster's domain (`None` when pruned) and the number of domains.
     fn merge_kept(
         &self,
         fit: &FineClusters,
+        sizes: &[u64],
         kept: &[usize],
-        dim: usize,
     ) -> (Vec<Option<u32>>, usize) {
+        let dim = fit.dim;
         let kept_centroids: Vec<f32> = kept
             .iter()
             .flat_map(|&c| fit.centroids[c * dim..(c + 1) * dim].iter().copied())
             .collect();
-        let kept_sizes: Vec<u64> = kept.iter().map(|&c| fit.sizes[c]).collect();
+        let kept_sizes: Vec<u64> = kept.iter().map(|&c| sizes[c]).collect();
         let groups = if kept.is_empty() {
             Vec::new()
         } else {
@@ -485,7 +596,7 @@ impl Cluster {
             )
         };
         let domains = groups.iter().map(|&g| g as usize + 1).max().unwrap_or(0);
-        let mut fine_domain = vec![None; fit.sizes.len()];
+        let mut fine_domain = vec![None; sizes.len()];
         for (&c, &g) in kept.iter().zip(&groups) {
             fine_domain[c] = Some(g);
         }
@@ -496,21 +607,23 @@ impl Cluster {
     /// column, when there is one and every document had a value.
     fn reference_agreement(
         &self,
-        collected: &Collected,
-        fine: &[u32],
+        tally: &Tally,
         fine_domain: &[Option<u32>],
         domains: usize,
     ) -> Option<ReferenceAgreement> {
         let column = self.params.reference_column.as_ref()?;
-        if collected.reference_missing || fine.is_empty() {
+        if tally.reference_missing || tally.reference.is_empty() {
             return None;
         }
         let slot = |c: u32| fine_domain[c as usize].map_or(domains as u32, |d| d);
-        let domain_of: Vec<u32> = fine.iter().map(|&c| slot(c)).collect();
+        let mut by_domain: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+        for (&(c, label), &count) in &tally.reference {
+            *by_domain.entry((slot(c), label)).or_default() += count;
+        }
         Some(ReferenceAgreement {
             column: column.clone(),
-            fine: agreement(fine, &collected.reference),
-            domains: agreement(&domain_of, &collected.reference),
+            fine: agreement_from_counts(&tally.reference),
+            domains: agreement_from_counts(&by_domain),
         })
     }
 
@@ -520,25 +633,18 @@ impl Cluster {
         })
     }
 
-    fn slot(assigned: &Assigned, row: usize) -> Result<usize> {
-        let cluster = *assigned.fine.get(row).ok_or_else(|| {
-            OperatorError::invalid(
-                Self::NAME,
-                format!(
-                    "the upstream has more rows than the first pass ({} seen)",
-                    assigned.fine.len()
-                ),
-            )
-        })?;
-        Ok(assigned.fine_domain[cluster as usize].map_or(assigned.domains, |d| d as usize))
+    /// The domain slot (pruned last) of fine cluster `c`.
+    fn slot(assigned: &Assigned, c: u32) -> usize {
+        assigned.fine_domain[c as usize].map_or(assigned.domains, |d| d as usize)
     }
 
+    /// Pass 3: documents, bytes, words and label words per domain.
     fn count(&mut self, batch: &RecordBatch) -> Result<()> {
+        let fine = self.place(batch)?;
         let texts = string_column(Self::NAME, batch, &self.params.text_column)?;
-        let start = self.position;
         let assigned = self.assigned()?;
-        for (offset, text) in texts.iter().enumerate() {
-            let slot = Self::slot(assigned, start + offset)?;
+        for (text, &c) in texts.iter().zip(&fine) {
+            let slot = Self::slot(assigned, c);
             let text = text.unwrap_or("");
             let totals = &mut assigned.totals[slot];
             totals[0] += 1;
@@ -591,6 +697,15 @@ impl Cluster {
     }
 }
 
+/// Whether row `row` is in the fit sample taken at `rate` (a seeded hash, not batch order).
+fn in_sample(seed: u64, row: usize, rate: f64) -> bool {
+    let mut z = seed ^ (row as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
+}
+
 impl Operator for Cluster {
     fn output_fields(&self) -> Vec<Field> {
         vec![
@@ -601,52 +716,71 @@ impl Operator for Cluster {
 
     fn prepare(&mut self, env: &OperatorEnv) -> Result<()> {
         self.seed = self.params.seed.unwrap_or(env.seed);
-        self.collected = Collected::default();
+        self.memory_budget = env.memory_budget;
+        self.expected_rows = env.expected_rows;
+        self.sample = FitSample::default();
+        self.fit = None;
+        self.tally = Tally::default();
         self.assigned = None;
         self.position = 0;
         Ok(())
     }
 
     fn observe_passes(&self) -> usize {
-        2
+        3
+    }
+
+    /// The fit sample: at most a quarter of the budget (or `fit_sample` rows of 320 values).
+    fn expected_memory(&self, env: &OperatorEnv) -> u64 {
+        let row = 320 * 4;
+        let cap = self
+            .params
+            .fit_sample
+            .map_or(env.memory_budget / 4, |rows| rows as u64 * row);
+        cap.min(env.expected_rows * row)
     }
 
     fn observe(&mut self, pass: usize, batch: &RecordBatch) -> Result<()> {
         match pass {
-            0 => self.collect(batch),
+            0 => self.collect_sample(batch),
+            1 => self.tally(batch),
             _ => self.count(batch),
         }
     }
 
     fn end_pass(&mut self, pass: usize) -> Result<()> {
-        if pass == 0 {
-            self.assign()?;
-        } else {
-            self.finish_table()?;
+        match pass {
+            0 => self.fit()?,
+            1 => self.assign()?,
+            _ => self.finish_table()?,
         }
         self.position = 0;
         Ok(())
     }
 
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
-        let start = self.position;
+        let fine = self.place(&batch)?;
         let assigned = self.assigned()?;
-        let mut clusters = Vec::with_capacity(batch.num_rows());
-        let mut domains = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let slot = Self::slot(assigned, start + row)?;
-            clusters.push(assigned.fine[start + row]);
-            domains.push(Self::domain_name(
-                (slot < assigned.domains).then_some(slot as u32),
-            ));
-        }
+        let domains: Vec<String> = fine
+            .iter()
+            .map(|&c| {
+                let slot = Self::slot(assigned, c);
+                Self::domain_name((slot < assigned.domains).then_some(slot as u32))
+            })
+            .collect();
         self.position += batch.num_rows();
         let fields = self.output_fields();
         let columns: Vec<(Field, ArrayRef)> = vec![
-            (fields[0].clone(), Arc::new(UInt32Array::from(clusters))),
+            (fields[0].clone(), Arc::new(UInt32Array::from(fine))),
             (fields[1].clone(), Arc::new(StringArray::from(domains))),
         ];
-        with_columns(Self::NAME, &batch, columns)
+        let mut out = with_columns(Self::NAME, &batch, columns)?;
+        if !self.params.keep_embedding
+            && let Ok(index) = out.schema().index_of(&self.params.embedding_column)
+        {
+            out.remove_column(index);
+        }
+        Ok(out)
     }
 
     fn summary(&self) -> Option<serde_json::Value> {
@@ -712,7 +846,7 @@ mod tests {
         op.prepare(&OperatorEnv {
             scratch_dir: std::env::temp_dir(),
             memory_budget: 1 << 20,
-            expected_rows: 0,
+            expected_rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
             seed: 3,
         })?;
         for pass in 0..op.observe_passes() {
@@ -749,8 +883,21 @@ mod tests {
         assert_eq!(labels[2], "junk");
         let agreement = summary.agreement.unwrap();
         assert!(agreement.domains.purity == 1.0 && agreement.domains.nmi > 1.0 - 1e-9);
-        // The columns: every junk row is pruned, every other row in its source's domain.
-        for batch in &out {
+        assert_eq!(summary.fit_documents, 70, "a small corpus is fitted whole");
+        assert_junk_pruned(&out);
+        assert!(out.iter().all(|b| b.column_by_name("cluster").is_some()));
+        // Same input, same seed: the same summary.
+        let (again, _) = run(
+            &serde_json::json!({ "fine_clusters": 6, "domains": 2, "quality_column": "good" }),
+            &batches,
+        )
+        .unwrap();
+        assert_eq!(again.summary(), op.summary());
+    }
+
+    /// Every junk row is pruned and every other row is in a kept domain.
+    fn assert_junk_pruned(out: &[RecordBatch]) {
+        for batch in out {
             let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
             let domains = batch.column_by_name("domain").unwrap().as_string::<i32>();
             for row in 0..batch.num_rows() {
@@ -759,15 +906,38 @@ mod tests {
                     domains.value(row) == PRUNED_DOMAIN
                 );
             }
-            assert!(batch.column_by_name("cluster").is_some());
         }
-        // Same input, same seed: the same summary.
-        let (again, _) = run(
-            &serde_json::json!({ "fine_clusters": 6, "domains": 2, "quality_column": "good" }),
+    }
+
+    #[test]
+    fn beyond_its_fit_sample_k_means_fits_a_sample_and_places_every_row() {
+        let params = serde_json::json!({
+            "fine_clusters": 6, "domains": 2, "quality_column": "good", "fit_sample": 30
+        });
+        let (op, out) = run(&params, &corpus()).unwrap();
+        let summary = ClusterSummary::from_json(&op.summary().unwrap()).unwrap();
+        assert_eq!(summary.documents, 70);
+        assert!(
+            (15..=45).contains(&summary.fit_documents),
+            "about 30 of 70 fitted: {}",
+            summary.fit_documents
+        );
+        assert_eq!(summary.domains.iter().map(|d| d.docs).sum::<u64>(), 70);
+        assert_eq!(summary.pruned_docs, 10);
+        assert_junk_pruned(&out);
+    }
+
+    #[test]
+    fn the_embedding_column_is_dropped_unless_kept() {
+        let batches = corpus();
+        let (_, dropped) = run(&serde_json::json!({ "domains": 2 }), &batches).unwrap();
+        assert!(dropped[0].column_by_name("embedding").is_none());
+        let (_, kept) = run(
+            &serde_json::json!({ "domains": 2, "keep_embedding": true }),
             &batches,
         )
         .unwrap();
-        assert_eq!(again.summary(), op.summary());
+        assert!(kept[0].column_by_name("embedding").is_some());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use blend_kernels::dedup_key_hash;
 use serde::{Deserialize, Serialize};
 
 use crate::operator::{
-    Operator, default_id_column, default_text_column, string_column, with_columns,
+    Operator, OperatorEnv, default_id_column, default_text_column, string_column, with_columns,
 };
 use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
@@ -52,7 +52,15 @@ impl OperatorSpec for ExactDedup {
     }
 }
 
+/// A key, an id and the hash table's share per distinct document. Not bounded by the
+/// memory budget: 100M distinct documents need about 8 GB.
+const BYTES_PER_DISTINCT_DOCUMENT: u64 = 80;
+
 impl Operator for ExactDedup {
+    fn expected_memory(&self, env: &OperatorEnv) -> u64 {
+        env.expected_rows * BYTES_PER_DISTINCT_DOCUMENT
+    }
+
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(HASH_COLUMN, DataType::FixedSizeBinary(16), false),

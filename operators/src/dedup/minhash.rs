@@ -480,6 +480,11 @@ impl MinHashDedup {
 }
 
 impl Operator for MinHashDedup {
+    /// Band keys are grouped in partitions planned to fit the budget (spilled to disk).
+    fn expected_memory(&self, env: &OperatorEnv) -> u64 {
+        env.memory_budget
+    }
+
     fn output_fields(&self) -> Vec<Field> {
         vec![
             Field::new(CLUSTER_COLUMN, DataType::Utf8, false),

@@ -1,9 +1,10 @@
 //! The cache every pipeline step goes through. A step is named by a typed key (a
 //! `#[derive(Serialize)]` struct of everything its output depends on); the key's hash names
-//! its folder. [`cached`] reuses a committed folder made under the same key whose files still
-//! verify, and otherwise writes the step into a temporary folder beside its place and renames
-//! it into place with its manifest inside: a folder with a manifest is always complete, and a
-//! killed run leaves only a `.tmp-*` folder that the next run removes.
+//! its folder. [`cached`] reuses a committed folder made under the same key whose files all
+//! match its `checksums.json` ([`super::checksums`]), and otherwise writes the step into a
+//! temporary folder beside its place and renames it into place, manifest and checksum list
+//! inside: a folder with a checksum list is always complete, and a killed run leaves only a
+//! `.tmp-*` folder that the next run removes ([`clean_stale_tmp`]).
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -13,6 +14,7 @@ use blend_datasets::parquet_parts::{PartFile, verify_parts};
 use blend_operators::FilterStats;
 use serde::{Deserialize, Serialize};
 
+use super::checksums::{verify_checksums, write_checksums};
 use super::step_cost::{CostMeter, StepCost};
 use crate::{PipelineError, Result};
 
@@ -154,6 +156,16 @@ pub async fn write_folder_async<T>(
 }
 
 fn reuse<T: StepOutput>(dir: &Path, key: &CacheKey) -> Option<Cached<T>> {
+    if !dir.exists() {
+        return None;
+    }
+    if let Err(why) = verify_checksums(dir) {
+        tracing::warn!(
+            "{}: cached step does not verify: {why}; recomputing it",
+            dir.display()
+        );
+        return None;
+    }
     match T::read_committed(dir, key) {
         Ok(output) => Some(Cached {
             dir: dir.to_path_buf(),
@@ -203,6 +215,7 @@ impl PendingFolder {
         let written = written.and_then(|output| {
             cost.write_to(&self.tmp)?;
             output.write_manifest(&self.tmp)?;
+            write_checksums(&self.tmp)?;
             Ok(output)
         });
         self.finish(written)
@@ -228,16 +241,46 @@ impl PendingFolder {
     }
 }
 
-/// Removes temporary folders that killed runs left in `work_dir`.
-pub fn clean_stale_tmp(work_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(work_dir) else {
+/// Removes what killed runs left under `dir` (three levels deep: `work/search/runs-*/`):
+/// `.tmp-<step>-<pid>` folders of processes no longer running, half-written `*.tmp-write`
+/// files and `*.partial` proxy data (the work folder's lock keeps a second writer out).
+pub fn clean_stale_tmp(dir: &Path) {
+    clean_stale_tmp_below(dir, 3);
+}
+
+fn clean_stale_tmp_below(dir: &Path, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-            let _ = std::fs::remove_dir_all(entry.path());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if name.starts_with(".tmp-") && is_dir {
+            if !writer_is_running(&name) {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        } else if name.ends_with(".tmp-write") && !is_dir {
+            let _ = std::fs::remove_file(&path);
+        } else if name.ends_with(".partial") && is_dir {
+            let _ = std::fs::remove_dir_all(&path);
+        } else if is_dir && depth > 1 {
+            clean_stale_tmp_below(&path, depth - 1);
         }
     }
+}
+
+/// Whether the process named by a `.tmp-<step>-<pid>` folder is still running (and not
+/// this one, which has not begun writing it yet).
+fn writer_is_running(tmp_name: &str) -> bool {
+    let Some(pid) = tmp_name
+        .rsplit('-')
+        .next()
+        .and_then(|p| p.parse::<u32>().ok())
+    else {
+        return false;
+    };
+    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// What a finished document stage folder holds (the read stage and every configured stage).
@@ -269,19 +312,39 @@ pub struct StageManifest {
 impl StageManifest {
     /// The manifest of `dir` if it exists and every file it lists is intact (any key).
     pub fn read_verified(dir: &Path) -> std::result::Result<Self, Unusable> {
-        let bytes = std::fs::read(dir.join(STAGE_MANIFEST)).map_err(|_| Unusable::Missing)?;
-        let manifest: Self = serde_json::from_slice(&bytes)
-            .map_err(|e| Unusable::Damaged(format!("{STAGE_MANIFEST}: {e}")))?;
+        let manifest = Self::read(dir)?;
         verify_parts(dir, &manifest.parts)
             .and_then(|()| verify_parts(&dir.join("removed"), &manifest.removed_parts))
             .map_err(|e| Unusable::Damaged(e.to_string()))?;
         Ok(manifest)
     }
+
+    /// What the stage's rows are, independent of where and when they were written: the
+    /// first 16 hex characters of the sha256 over its parts' names and checksums (kept and
+    /// removed). Steps after a stage key on this, so a stage recomputed to the same rows
+    /// (a regenerated input file, another work folder) leaves them reusable, and nothing
+    /// written into outputs depends on file paths or times.
+    pub fn content_digest(&self) -> String {
+        let mut listing = String::new();
+        for (kind, parts) in [("kept", &self.parts), ("removed", &self.removed_parts)] {
+            for part in parts {
+                listing.push_str(&format!("{kind}/{}:{}\n", part.name, part.sha256));
+            }
+        }
+        sha256_bytes(listing.as_bytes())[..16].to_string()
+    }
+
+    /// The manifest of `dir`, parts unchecked (the cache has checked the whole folder).
+    fn read(dir: &Path) -> std::result::Result<Self, Unusable> {
+        let bytes = std::fs::read(dir.join(STAGE_MANIFEST)).map_err(|_| Unusable::Missing)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Unusable::Damaged(format!("{STAGE_MANIFEST}: {e}")))
+    }
 }
 
 impl StepOutput for StageManifest {
     fn read_committed(dir: &Path, key: &CacheKey) -> std::result::Result<Self, Unusable> {
-        let manifest = Self::read_verified(dir)?;
+        let manifest = Self::read(dir)?;
         if manifest.hash != key.hash() {
             return Err(Unusable::OtherKey);
         }
@@ -411,7 +474,26 @@ mod tests {
             StageManifest::read_verified(&dir).unwrap_err(),
             Unusable::Missing
         );
+        let nested = work.path().join("search/runs-abc");
+        std::fs::create_dir_all(nested.join(".tmp-regressor-0123-4294967295")).unwrap();
+        std::fs::write(nested.join("run_00001.tmp-write"), "{").unwrap();
+        std::fs::write(nested.join("run_00000.json"), "{}").unwrap();
+        let running = work
+            .path()
+            .join(format!(".tmp-other-{}", std::process::id() - 1));
+        let alive = Path::new(&format!("/proc/{}", std::process::id() - 1)).exists();
+        std::fs::create_dir_all(&running).unwrap();
         clean_stale_tmp(work.path());
         assert!(!pending.tmp.exists());
+        let left: Vec<String> = std::fs::read_dir(&nested)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            ["run_00000.json"],
+            "nested leftovers go, records stay"
+        );
+        assert_eq!(running.exists(), alive, "a live writer's folder is kept");
     }
 }

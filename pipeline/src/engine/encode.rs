@@ -145,7 +145,12 @@ pub fn encode_documents(
                 None => tokenizer
                     .tokenizer
                     .encode_fast(*text, false)
-                    .map_err(|e| PipelineError::Tokenizer(e.to_string()))?
+                    .map_err(|e| {
+                        PipelineError::Tokenizer(format!(
+                            "{}: cannot encode a document: {e}",
+                            tokenizer.path.display()
+                        ))
+                    })?
                     .get_ids()
                     .to_vec(),
             };

@@ -76,6 +76,7 @@ pub async fn run_document_stages(
     let work_dir = &config.pipeline.work_dir;
     std::fs::create_dir_all(work_dir).map_err(|e| PipelineError::io(work_dir, e))?;
     clean_stale_tmp(work_dir);
+    clean_stale_tmp(&config.pipeline.out_dir);
     let mut cached = Vec::new();
 
     let read = run_read(config, progress)?;

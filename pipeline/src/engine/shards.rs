@@ -83,7 +83,7 @@ pub async fn write_shards(
     let (docs_dir, docs_manifest) = docs;
     let key = CacheKey::new(&ShardsKey {
         blend: BLEND_VERSION,
-        docs: &docs_manifest.hash,
+        docs: &docs_manifest.content_digest(),
         tokenizer: &tokenizer.info.sha256,
         output,
         seed,
@@ -101,7 +101,7 @@ pub async fn write_shards(
         run.write(&key, tmp).await
     })
     .await?;
-    let mixture = shard_mixture(&step.output, &docs_manifest.hash)?;
+    let mixture = shard_mixture(&step.output, &docs_manifest.content_digest())?;
     let mixture_path = out_dir.join(MIXTURE_FILE);
     write_atomic(&mixture_path, mixture.to_json().as_bytes())?;
     Ok(ShardsOutcome {
@@ -221,7 +221,8 @@ impl ShardsRun<'_> {
             splits: BTreeMap::from([(SPLIT.to_string(), split)]),
             shards,
         };
-        manifest.mixture_sha256 = shard_mixture(&manifest, &docs_manifest.hash)?.sha256();
+        manifest.mixture_sha256 =
+            shard_mixture(&manifest, &docs_manifest.content_digest())?.sha256();
         Ok(manifest)
     }
 }

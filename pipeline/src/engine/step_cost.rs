@@ -57,8 +57,10 @@ pub struct CostMeter {
 }
 
 impl CostMeter {
-    /// Resets the process's peak-memory mark and starts the clock.
+    /// Returns freed heap to the system, resets the process's peak-memory mark and starts
+    /// the clock: the peak is then what this step held, not what earlier steps freed.
     pub fn start() -> Self {
+        super::heap::release_free_heap();
         // Writing 5 resets VmHWM to the current RSS (Linux ≥ 4.0); elsewhere this fails and
         // the peak is not reported.
         let _ = std::fs::write("/proc/self/clear_refs", "5");

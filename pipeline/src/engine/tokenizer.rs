@@ -8,6 +8,7 @@ use blend_datasets::TEXT_COLUMN;
 use blend_datasets::files::{sha256_file, write_atomic};
 use blend_datasets::shards::TokenizerInfo;
 use blend_kernels::SeededRng;
+use blend_mixers::bpe_inference::check_bpe_merges;
 use blend_operators::operator::string_column;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
@@ -50,7 +51,14 @@ pub fn load_tokenizer(
     eos_token: &str,
     name: Option<String>,
 ) -> Result<LoadedTokenizer> {
-    let tokenizer = Tokenizer::from_file(path).map_err(|e| tokenizer_error(path, e))?;
+    // Checked as JSON, and a BPE's merges against its vocabulary, first: the `tokenizers`
+    // crate panics on a syntax error inside `decoder` and on a merge whose result is longer
+    // than every vocabulary token, instead of returning an error.
+    let text = std::fs::read_to_string(path).map_err(|e| PipelineError::io(path, e))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| tokenizer_error(path, format!("not JSON: {e}")))?;
+    check_bpe_merges(&json).map_err(|message| tokenizer_error(path, message))?;
+    let tokenizer: Tokenizer = text.parse().map_err(|e| tokenizer_error(path, e))?;
     let eos_id = tokenizer.token_to_id(eos_token).ok_or_else(|| {
         tokenizer_error(
             path,
@@ -63,9 +71,6 @@ pub fn load_tokenizer(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "tokenizer".into())
     });
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).map_err(|e| PipelineError::io(path, e))?)
-            .map_err(|e| tokenizer_error(path, e))?;
     let fast = FastEncoder::from_tokenizer_json(&json);
     tracing::debug!(
         "{}: fast byte-level BPE path {}",
@@ -195,7 +200,7 @@ pub async fn prepare_tokenizer(
     let key = CacheKey::new(&TokenizerKey {
         blend: BLEND_VERSION,
         stage: "tokenizer",
-        docs: &docs_manifest.hash,
+        docs: &docs_manifest.content_digest(),
         config,
         seed,
     });
@@ -312,6 +317,32 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("<eos>")
+        );
+    }
+
+    /// The `tokenizers` crate panics (`expect("Helper")`) on a JSON syntax error inside
+    /// `decoder`; the file is checked as JSON first, so this is an error naming it.
+    #[test]
+    fn a_syntax_error_inside_the_decoder_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TOKENIZER_FILE);
+        let texts = vec!["some text to train on".to_string(); 20];
+        let config = TokenizerConfig {
+            vocab_size: 270,
+            ..TokenizerConfig::default()
+        };
+        let json = train_bpe_json(&texts, &config).unwrap();
+        let at = json.find("\"decoder\"").unwrap();
+        let damaged = format!("{}\"decoder\": {{\"type\" \"ByteLevel\"}}}}", &json[..at]);
+        std::fs::write(&path, damaged).unwrap();
+        let error = load_tokenizer(&path, "<|endoftext|>", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(TOKENIZER_FILE)
+                && error.contains("not JSON")
+                && error.contains("at line"),
+            "{error}"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use blend_datasets::TEXT_COLUMN;
-use blend_datasets::parquet_parts::PartWriter;
+use blend_datasets::parquet_parts::{PartWriter, ROW_GROUP_BUFFER};
 use blend_operators::operator::string_column;
 use blend_operators::{FILTER_OPERATOR, Filter, Operator, OperatorEnv, build_operator};
 use datafusion::prelude::SessionContext;
@@ -89,7 +89,7 @@ pub async fn run_stage(
         stage: &stage.name,
         operator: &stage.operator,
         params: &params,
-        upstream: &upstream.manifest.hash,
+        upstream: &upstream.manifest.content_digest(),
         seed: settings.seed,
         rows_per_part: settings.rows_per_part,
     });
@@ -155,6 +155,30 @@ async fn transform(
     apply(run, operator, manifest).await
 }
 
+/// Buffers every streaming stage holds besides its operator: the upstream's row group
+/// being read and the output's row group being written.
+pub const STREAMING_BUFFERS: u64 = 2 * ROW_GROUP_BUFFER as u64;
+
+/// Logs what stage `name` is expected to hold at its peak, before it starts.
+fn announce_memory(name: &str, operator: u64, budget: u64) {
+    let mib = |bytes: u64| bytes.div_ceil(1 << 20);
+    let expected = operator + STREAMING_BUFFERS;
+    tracing::info!(
+        "stage `{name}`: expected peak {} MiB above the process ({} MiB operator state, {} MiB streaming buffers; budget {} MiB)",
+        mib(expected),
+        mib(operator),
+        mib(STREAMING_BUFFERS),
+        mib(budget)
+    );
+    if operator > budget {
+        tracing::warn!(
+            "stage `{name}`: its operator expects {} MiB, more than the {} MiB budget (it cannot spill)",
+            mib(operator),
+            mib(budget)
+        );
+    }
+}
+
 /// Prepares the operator and streams the upstream through its observe passes.
 async fn observe(run: &StageRun<'_>, operator: &mut dyn Operator) -> Result<()> {
     let StageRun {
@@ -167,13 +191,15 @@ async fn observe(run: &StageRun<'_>, operator: &mut dyn Operator) -> Result<()> 
     } = *run;
     let name = stage.name.as_str();
     let scratch_dir = dir.join("scratch");
+    let env = OperatorEnv {
+        scratch_dir: scratch_dir.clone(),
+        memory_budget: settings.memory_budget,
+        expected_rows: upstream.manifest.rows_out,
+        seed: settings.seed,
+    };
+    announce_memory(name, operator.expected_memory(&env), settings.memory_budget);
     operator
-        .prepare(&OperatorEnv {
-            scratch_dir: scratch_dir.clone(),
-            memory_budget: settings.memory_budget,
-            expected_rows: upstream.manifest.rows_out,
-            seed: settings.seed,
-        })
+        .prepare(&env)
         .map_err(|e| PipelineError::operator(name, e))?;
     let passes = operator.observe_passes();
     for pass in 0..passes {

@@ -235,10 +235,14 @@ impl PipelineConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| PipelineError::io(path, e))?;
         let mut config = Self::parse(&text, path)?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // `pipeline.toml` (no folder) has the empty path as parent: the current folder.
+        let base = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         // Absolute, so that paths recorded in the run's outputs (run_summary.json) name the
         // same files from any folder.
-        let base = std::path::absolute(&base).map_err(|e| PipelineError::io(&base, e))?;
+        let base = std::path::absolute(base).map_err(|e| PipelineError::io(base, e))?;
         config.resolve_paths(&base);
         Ok(config)
     }

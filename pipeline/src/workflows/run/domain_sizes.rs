@@ -115,7 +115,7 @@ pub async fn count_domain_sizes(
     let (docs_dir, docs_manifest) = (&curation.docs.0, &curation.docs.1);
     let key = CacheKey::new(&DomainSizesKey {
         blend: BLEND_VERSION,
-        docs: &docs_manifest.hash,
+        docs: &docs_manifest.content_digest(),
         tokenizer: &curation.tokenizer.info.sha256,
         domain_column: domain_column_name,
         valid_fraction,

@@ -64,7 +64,7 @@ pub async fn write_final_shards(
     };
     let key = CacheKey::new(&FinalShardsKey {
         blend: BLEND_VERSION,
-        docs: &inputs.docs_manifest.hash,
+        docs: &inputs.docs_manifest.content_digest(),
         mixture: &mixture.sha256(),
         settings,
         seed: inputs.seed,

@@ -34,7 +34,7 @@ pub async fn choose_mixture(
     sizes: &DomainSizes,
     progress: &dyn Progress,
 ) -> Result<ChosenMixture> {
-    let natural = sizes.natural_mixture(config.pipeline.seed, &curation.docs.1.hash)?;
+    let natural = sizes.natural_mixture(config.pipeline.seed, &curation.docs.1.content_digest())?;
     let domains = sizes.names();
     let mut summary = MixtureSummary {
         method: config.mixture.method,

@@ -26,6 +26,7 @@ use crate::engine::cache::StageManifest;
 use crate::engine::config::{MixtureMethod, PipelineConfig, ShardsConfig, TokenCount};
 use crate::engine::runner::{EngineRun, new_runtime, run_curation, run_engine};
 use crate::engine::summary::{RunSummary, SUMMARY_FILE, StepRecord};
+use crate::engine::work_lock::WorkDirLock;
 use crate::progress::Progress;
 use crate::report::figures::{FIGURES_FILE, ReportFigures};
 use crate::report::render_report;
@@ -59,6 +60,9 @@ pub async fn run_pipeline(
     config_path: &Path,
     progress: &dyn Progress,
 ) -> Result<RunOutcome> {
+    // Named files are checked before the work folder is created (or locked).
+    config.check_files(config_path)?;
+    let _lock = WorkDirLock::acquire(&config.pipeline.work_dir)?;
     let EngineRun {
         mut summary,
         finished,

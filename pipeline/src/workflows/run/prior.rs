@@ -70,7 +70,7 @@ pub async fn prior_weights(
     };
     let key = CacheKey::new(&PriorKey {
         blend: BLEND_VERSION,
-        docs: &curation.docs.1.hash,
+        docs: &curation.docs.1.content_digest(),
         tokenizer_sha256: sha256_file(tokenizer)?,
         domain_column: domain_column_name,
         domains,

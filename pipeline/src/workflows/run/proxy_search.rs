@@ -108,7 +108,7 @@ pub async fn search_in_run(
     let warnings = too_few_runs(runs.len(), domains.len());
     let fit_key = CacheKey::new(&FitKey {
         blend: BLEND_VERSION,
-        runs: &runs,
+        runs: runs.iter().map(FittedRun::of).collect(),
         target: &m.target,
         regressor: m.regressor,
         seed: config.pipeline.seed,
@@ -208,10 +208,33 @@ pub async fn search_in_run(
 #[derive(Serialize)]
 struct FitKey<'a> {
     blend: &'a str,
-    runs: &'a [crate::engine::mixture_summary::RecordedRun],
+    runs: Vec<FittedRun<'a>>,
     target: &'a str,
     regressor: blend_mixers::RegressorKind,
     seed: u64,
+}
+
+/// A recorded run as the regressor sees it: no timings, which differ when a run whose
+/// record was lost is trained again.
+#[derive(Serialize)]
+struct FittedRun<'a> {
+    run: usize,
+    weights: &'a [f64],
+    valid_loss: &'a [f64],
+    train_loss: &'a [(usize, f32)],
+    tokens: u64,
+}
+
+impl<'a> FittedRun<'a> {
+    fn of(run: &'a crate::engine::mixture_summary::RecordedRun) -> Self {
+        Self {
+            run: run.run,
+            weights: &run.weights,
+            valid_loss: &run.outcome.valid_loss,
+            train_loss: &run.outcome.train_loss,
+            tokens: run.outcome.tokens,
+        }
+    }
 }
 
 /// What the search depends on besides the fit.
@@ -253,6 +276,7 @@ fn proxy_request(config: &PipelineConfig, curation: &Curation, dir: &Path) -> Pr
         .map(|part| InputSpec::new(docs_dir.join(&part.name)))
         .collect();
     let mut request = ProxySearchRequest::new(inputs, PathBuf::from(dir));
+    request.inputs_digest = Some(docs_manifest.content_digest());
     request.domain_column = config.output.domain_column.clone();
     request.tokenizer = TokenizerConfig {
         // The run's tokenizer, unless the proxies get one of their own size.

@@ -49,6 +49,9 @@ pub const SEARCH_REPORT: &str = "report.html";
 #[derive(Debug, Clone)]
 pub struct ProxySearchRequest {
     pub inputs: Vec<InputSpec>,
+    /// What the inputs hold, when the caller knows it (a pipeline run's documents stage):
+    /// the proxy data is then keyed by it rather than by the input files' paths and times.
+    pub inputs_digest: Option<String>,
     /// Column naming each document's domain (`domain` falls back to `source`).
     pub domain_column: String,
     pub tokenizer: TokenizerConfig,
@@ -81,6 +84,7 @@ impl ProxySearchRequest {
     pub fn new(inputs: Vec<InputSpec>, out_dir: PathBuf) -> Self {
         Self {
             inputs,
+            inputs_digest: None,
             domain_column: "domain".into(),
             tokenizer: TokenizerConfig::default(),
             valid_fraction: 0.1,
@@ -333,10 +337,8 @@ pub(crate) fn train_missing_runs(
                 weights: job.weights.clone(),
                 outcome: outcome.clone(),
             };
-            let path = runs_dir.join(format!("run_{:05}.json", job.run));
-            let json = serde_json::to_string_pretty(&run).expect("run serializes");
-            write_atomic(&path, json.as_bytes())
-                .map_err(|e| ProxyError::Config(format!("recording {}: {e}", path.display())))?;
+            recorded_runs::record_run(runs_dir, &run)
+                .map_err(|e| ProxyError::Config(format!("recording run {}: {e}", job.run)))?;
             fresh.lock().expect("not poisoned").push(run);
             Ok(())
         },

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{PROXY_DATA_DIR, ProxySearchRequest};
 use crate::engine::cache::{CacheKey, FileFingerprint};
+use crate::engine::checksums::{verify_checksums, write_checksums};
 use crate::engine::config::TokenizerConfig;
 use crate::engine::encode::encode_documents;
 use crate::engine::read::for_each_batch;
@@ -30,16 +31,27 @@ use crate::{BLEND_VERSION, PipelineError, Result};
 #[derive(Debug, Serialize)]
 struct ProxyDataKey<'a> {
     blend: &'a str,
-    files: Vec<FileFingerprint>,
-    inputs: &'a [InputSpec],
+    documents: ProxyDocuments<'a>,
     domain_column: &'a str,
-    tokenizer: &'a TokenizerConfig,
+    /// Without its path: a given tokenizer file is named by `tokenizer_sha256`.
+    tokenizer: TokenizerConfig,
     tokenizer_sha256: String,
     valid_fraction: f64,
     /// Long documents give held-out tails of at least one window of this length + 1.
     sequence_length: usize,
     split: &'static str,
     seed: u64,
+}
+
+/// The documents the proxy data is made of: input files as found (path, size, time), or
+/// the content digest of a pipeline stage's rows.
+#[derive(Debug, Serialize)]
+enum ProxyDocuments<'a> {
+    Files {
+        files: Vec<FileFingerprint>,
+        inputs: &'a [InputSpec],
+    },
+    Rows(&'a str),
 }
 
 /// Writes (or reuses) `out/proxy-data`: the tokenizer, then every document's tokens in its
@@ -49,16 +61,25 @@ pub(crate) fn prepare_proxy_data(
     progress: &dyn Progress,
 ) -> Result<(ProxyDataManifest, bool)> {
     let reader = CorpusReader::open(&request.inputs, ReadOptions::default())?;
+    let documents = match &request.inputs_digest {
+        Some(digest) => ProxyDocuments::Rows(digest),
+        None => ProxyDocuments::Files {
+            files: reader
+                .files()
+                .iter()
+                .map(|file| FileFingerprint::of(&file.path))
+                .collect::<Result<_>>()?,
+            inputs: &request.inputs,
+        },
+    };
     let key = CacheKey::new(&ProxyDataKey {
         blend: BLEND_VERSION,
-        files: reader
-            .files()
-            .iter()
-            .map(|file| FileFingerprint::of(&file.path))
-            .collect::<Result<_>>()?,
-        inputs: &request.inputs,
+        documents,
         domain_column: &request.domain_column,
-        tokenizer: &request.tokenizer,
+        tokenizer: TokenizerConfig {
+            path: None,
+            ..request.tokenizer.clone()
+        },
         tokenizer_sha256: match &request.tokenizer.path {
             Some(path) => sha256_file(path)?,
             None => String::new(),
@@ -72,8 +93,16 @@ pub(crate) fn prepare_proxy_data(
     if let Ok(manifest) = ProxyDataManifest::read(&dir)
         && manifest.key == key.hash()
     {
-        tracing::info!("reusing the proxy token streams in {}", dir.display());
-        return Ok((manifest, true));
+        match verify_checksums(&dir) {
+            Ok(()) => {
+                tracing::info!("reusing the proxy token streams in {}", dir.display());
+                return Ok((manifest, true));
+            }
+            Err(why) => tracing::warn!(
+                "{}: proxy token streams do not verify: {why}; recomputing them",
+                dir.display()
+            ),
+        }
     }
     let meter = CostMeter::start();
     let tokenizer = proxy_tokenizer(request, &reader, progress)?;
@@ -110,6 +139,8 @@ pub(crate) fn prepare_proxy_data(
     let manifest = writer.finish()?;
     // Kept beside the committed streams (read back by `StepCost::read_from`).
     meter.finish().write_to(&dir)?;
+    // Last: a folder without its checksum list (killed here) is recomputed.
+    write_checksums(&dir)?;
     bar.finish(&format!("{} domains", manifest.domains.len()));
     Ok((manifest, false))
 }

@@ -3,9 +3,9 @@
 //! settings they were made with in `search.json`, and all of them as one experiment table
 //! (`runs.csv`, readable by `blend mix`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use blend_datasets::files::write_atomic;
+use blend_datasets::files::{sha256_bytes, write_atomic};
 use blend_mixers::ExperimentTable;
 use blend_proxy_train::TrainSettings;
 
@@ -99,13 +99,66 @@ pub(super) fn load_recorded_runs(
         })
         .collect();
     entries.sort();
+    warn_of_missing_runs(runs_dir, &entries);
     for path in entries {
-        let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
-        match serde_json::from_str::<RecordedRun>(&text) {
+        let text = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+        if let Err(why) = check_run_checksum(&path, &text) {
+            tracing::warn!("{why}; the run will be retrained");
+            continue;
+        }
+        match serde_json::from_slice::<RecordedRun>(&text) {
             Ok(run) if run.domains == state.domains => runs.push(run),
             Ok(_) => tracing::warn!("{}: other domains; ignored", path.display()),
             Err(e) => tracing::warn!("{}: unreadable ({e}); it will be retrained", path.display()),
         }
     }
     Ok(runs)
+}
+
+/// A checksum without its run: the run was recorded, then its file deleted.
+fn warn_of_missing_runs(runs_dir: &Path, runs: &[PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return;
+    };
+    for sidecar in entries.flatten().map(|e| e.path()) {
+        let run = sidecar.with_extension("json");
+        if sidecar.extension().is_some_and(|e| e == "sha256") && !runs.contains(&run) {
+            tracing::warn!(
+                "{}: missing, but {} records it; the run will be retrained",
+                run.display(),
+                sidecar.display()
+            );
+        }
+    }
+}
+
+/// The sha256 of a run file's bytes, kept beside it.
+fn checksum_path(run_path: &Path) -> PathBuf {
+    run_path.with_extension("sha256")
+}
+
+/// Writes `runs_dir/run_NNNNN.json`, then its checksum (a run without one is retrained).
+pub(super) fn record_run(runs_dir: &Path, run: &RecordedRun) -> Result<()> {
+    let path = runs_dir.join(format!("run_{:05}.json", run.run));
+    let json = serde_json::to_string_pretty(run).expect("run serializes");
+    write_atomic(&path, json.as_bytes())?;
+    write_atomic(
+        &checksum_path(&path),
+        format!("{}\n", sha256_bytes(json.as_bytes())).as_bytes(),
+    )?;
+    Ok(())
+}
+
+fn check_run_checksum(path: &Path, bytes: &[u8]) -> std::result::Result<(), String> {
+    let sidecar = checksum_path(path);
+    let recorded = std::fs::read_to_string(&sidecar)
+        .map_err(|e| format!("{}: cannot be read ({e})", sidecar.display()))?;
+    if recorded.trim() != sha256_bytes(bytes) {
+        return Err(format!(
+            "{}: checksum differs from {}",
+            path.display(),
+            sidecar.display()
+        ));
+    }
+    Ok(())
 }

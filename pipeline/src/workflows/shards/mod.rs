@@ -79,7 +79,7 @@ pub async fn build_final_shards(
     }
     let key = CacheKey::new(&FinalShardsKey {
         blend: BLEND_VERSION,
-        docs: &inputs.docs_manifest.hash,
+        docs: &inputs.docs_manifest.content_digest(),
         mixture: &inputs.mixture.sha256(),
         settings: &request.settings,
         seed: inputs.seed,
