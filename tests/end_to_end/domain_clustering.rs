@@ -289,3 +289,36 @@ fn minilm_matches_sentence_transformers() {
         );
     }
 }
+
+/// A tokenizer.json with a syntax error inside `decoder` made the `tokenizers` crate panic
+/// (found by fuzzing); MiniLM's model folder gives an error naming the file instead.
+#[test]
+fn a_minilm_tokenizer_with_a_broken_decoder_is_an_error_naming_it() {
+    let Some(dir) = minilm_dir() else { return };
+    let broken = tempfile::tempdir().unwrap();
+    for file in ["model.safetensors", "config.json"] {
+        std::os::unix::fs::symlink(dir.join(file), broken.path().join(file)).unwrap();
+    }
+    let text = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let decoder = text.find("\"decoder\"").expect("a decoder");
+    let bad = format!(
+        "{}\"decoder\": {{\"type\": ,{}",
+        &text[..decoder],
+        &text[decoder + 10..]
+    );
+    std::fs::write(broken.path().join("tokenizer.json"), bad).unwrap();
+    let params = serde_json::json!({ "method": "minilm", "model_dir": broken.path() });
+    let error = build_operator("embed", &params).and_then(|mut op| {
+        op.prepare(&OperatorEnv {
+            scratch_dir: std::env::temp_dir(),
+            memory_budget: 1 << 30,
+            expected_rows: 1,
+            seed: 1,
+        })
+    });
+    let message = error.unwrap_err().to_string();
+    assert!(
+        message.contains("tokenizer.json") && message.contains("not JSON"),
+        "{message}"
+    );
+}

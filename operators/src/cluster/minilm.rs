@@ -229,9 +229,15 @@ impl MiniLm {
         let (word, position, token_type, embedding_norm, layers) =
             load().map_err(|e| candle(&weights_path.display().to_string(), &e))?;
         let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+        let tokenizer_error = |e: &dyn std::fmt::Display| {
             OperatorError::invalid(OPERATOR, format!("{}: {e}", tokenizer_path.display()))
-        })?;
+        };
+        // Checked as JSON first: the `tokenizers` crate panics on a syntax error inside
+        // `decoder` instead of returning an error (found by fuzzing `load_tokenizer`).
+        let text = std::fs::read_to_string(&tokenizer_path).map_err(|e| tokenizer_error(&e))?;
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| tokenizer_error(&format!("not JSON: {e}")))?;
+        let mut tokenizer: Tokenizer = text.parse().map_err(|e| tokenizer_error(&e))?;
         let max_tokens = max_tokens.clamp(2, config.max_position_embeddings);
         // The file's own limits (128, padded) are replaced by sentence-transformers' way:
         // truncate to max_tokens including [CLS]/[SEP], pad per batch.
@@ -240,9 +246,7 @@ impl MiniLm {
                 max_length: max_tokens,
                 ..TruncationParams::default()
             }))
-            .map_err(|e| {
-                OperatorError::invalid(OPERATOR, format!("{}: {e}", tokenizer_path.display()))
-            })?;
+            .map_err(|e| tokenizer_error(&e))?;
         tokenizer.with_padding(None::<PaddingParams>);
         Ok(Self {
             config,
