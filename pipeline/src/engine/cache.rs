@@ -241,14 +241,21 @@ impl PendingFolder {
     }
 }
 
-/// Removes what killed runs left under `dir` (three levels deep: `work/search/runs-*/`):
-/// `.tmp-<step>-<pid>` folders of processes no longer running, half-written `*.tmp-write`
-/// files and `*.partial` proxy data (the work folder's lock keeps a second writer out).
-pub fn clean_stale_tmp(dir: &Path) {
-    clean_stale_tmp_below(dir, 3);
+/// Removes what killed runs left in the work folder `work_dir` (three levels deep:
+/// `work/search/runs-*/`): `.tmp-<step>-<pid>` folders of processes no longer running,
+/// half-written `*.tmp-write` files and `*.partial` proxy data. The work folder is blend's
+/// own and its lock keeps a second writer out.
+pub fn clean_stale_tmp(work_dir: &Path) {
+    clean_stale_tmp_below(work_dir, 3, true);
 }
 
-fn clean_stale_tmp_below(dir: &Path, depth: usize) {
+/// The same for the output folder, which may be any folder of the user's: only its top
+/// level, and only blend's `.tmp-<step>-<pid>` folders and `*.tmp-write` files.
+pub fn clean_stale_output_tmp(out_dir: &Path) {
+    clean_stale_tmp_below(out_dir, 1, false);
+}
+
+fn clean_stale_tmp_below(dir: &Path, depth: usize, owned: bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -257,22 +264,22 @@ fn clean_stale_tmp_below(dir: &Path, depth: usize) {
         let path = entry.path();
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         if name.starts_with(".tmp-") && is_dir {
-            if !writer_is_running(&name) {
+            if writer_has_ended(&name) {
                 let _ = std::fs::remove_dir_all(&path);
             }
         } else if name.ends_with(".tmp-write") && !is_dir {
             let _ = std::fs::remove_file(&path);
-        } else if name.ends_with(".partial") && is_dir {
+        } else if owned && name.ends_with(".partial") && is_dir {
             let _ = std::fs::remove_dir_all(&path);
         } else if is_dir && depth > 1 {
-            clean_stale_tmp_below(&path, depth - 1);
+            clean_stale_tmp_below(&path, depth - 1, owned);
         }
     }
 }
 
-/// Whether the process named by a `.tmp-<step>-<pid>` folder is still running (and not
-/// this one, which has not begun writing it yet).
-fn writer_is_running(tmp_name: &str) -> bool {
+/// Whether `.tmp-<step>-<pid>` names a process that is no longer running (or this one,
+/// which has not begun writing it yet); `false` for names without a pid.
+fn writer_has_ended(tmp_name: &str) -> bool {
     let Some(pid) = tmp_name
         .rsplit('-')
         .next()
@@ -280,7 +287,7 @@ fn writer_is_running(tmp_name: &str) -> bool {
     else {
         return false;
     };
-    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+    pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// What a finished document stage folder holds (the read stage and every configured stage).
@@ -495,5 +502,17 @@ mod tests {
             "nested leftovers go, records stay"
         );
         assert_eq!(running.exists(), alive, "a live writer's folder is kept");
+
+        let out = tempfile::tempdir().unwrap();
+        let users = ["notes.partial", ".tmp-mine", "deep/.tmp-shards-4294967295"];
+        for folder in users {
+            std::fs::create_dir_all(out.path().join(folder)).unwrap();
+        }
+        std::fs::create_dir(out.path().join(".tmp-shards-4294967295")).unwrap();
+        clean_stale_output_tmp(out.path());
+        assert!(!out.path().join(".tmp-shards-4294967295").exists());
+        for folder in users {
+            assert!(out.path().join(folder).exists(), "{folder} is the user's");
+        }
     }
 }

@@ -11,7 +11,7 @@ use blend_mixers::Mixture;
 use blend_operators::FILTER_OPERATOR;
 use datafusion::prelude::SessionContext;
 
-use super::cache::{StageManifest, clean_stale_tmp};
+use super::cache::{StageManifest, clean_stale_output_tmp, clean_stale_tmp};
 use super::config::PipelineConfig;
 use super::dag::{INPUT_NODE, StagePlan, plan};
 use super::read::{READ_STAGE, ReadOutcome, run_read};
@@ -76,7 +76,7 @@ pub async fn run_document_stages(
     let work_dir = &config.pipeline.work_dir;
     std::fs::create_dir_all(work_dir).map_err(|e| PipelineError::io(work_dir, e))?;
     clean_stale_tmp(work_dir);
-    clean_stale_tmp(&config.pipeline.out_dir);
+    clean_stale_output_tmp(&config.pipeline.out_dir);
     let mut cached = Vec::new();
 
     let read = run_read(config, progress)?;

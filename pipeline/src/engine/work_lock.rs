@@ -32,7 +32,7 @@ impl std::fmt::Display for LockHolder {
 /// The held lock of a work folder; dropping it releases the lock.
 #[derive(Debug)]
 pub struct WorkDirLock {
-    _file: File,
+    file: File,
     path: PathBuf,
     /// The holder recorded by a run that ended without releasing (killed), if any.
     pub taken_over: Option<LockHolder>,
@@ -75,7 +75,7 @@ impl WorkDirLock {
             );
         }
         Ok(Self {
-            _file: file,
+            file,
             path,
             taken_over,
         })
@@ -83,6 +83,13 @@ impl WorkDirLock {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// A run that ends normally empties the file, so only a killed run leaves a holder behind.
+impl Drop for WorkDirLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
     }
 }
 
@@ -151,9 +158,10 @@ mod tests {
             "{refused}"
         );
         drop(held);
-        assert!(
-            WorkDirLock::acquire(work.path()).is_ok(),
-            "released on drop"
+        let next = WorkDirLock::acquire(work.path()).expect("released on drop");
+        assert_eq!(
+            next.taken_over, None,
+            "a run that ended normally left no holder"
         );
     }
 
