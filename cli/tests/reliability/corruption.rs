@@ -4,11 +4,12 @@
 //! recomputes it; what it produces equals the clean run. `blend shards verify` names a
 //! damaged shard file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::job::{
-    assert_same_results, clean_run, committed, name_of, new_job, run_job, sorted_entries,
+    assert_same_results, clean_run, committed, first_named, name_of, new_job, run_job,
+    sorted_entries,
 };
 
 #[test]
@@ -20,7 +21,7 @@ fn damaged_cached_files_are_named_and_recomputed() {
     let work = dir.join("work");
     let search = work.join("search");
 
-    let part = find(&work, "fuzzy_dedup-").join("part-00000.parquet");
+    let part = first_named(&work, "fuzzy_dedup-").join("part-00000.parquet");
     flip_byte(&part);
     let stream = sorted_entries(&search.join("proxy-data"))
         .into_iter()
@@ -33,9 +34,9 @@ fn damaged_cached_files_are_named_and_recomputed() {
         .unwrap()
         .set_len(length / 2)
         .unwrap();
-    let run = find(&search, "runs-").join("run_00003.json");
+    let run = first_named(&search, "runs-").join("run_00003.json");
     std::fs::remove_file(&run).unwrap();
-    let step = find(&search, "search-").join("step.json");
+    let step = first_named(&search, "search-").join("step.json");
     change_a_digit(&step);
     let shard = dir.join("output/shards/train_00001.bin");
     flip_byte(&shard);
@@ -52,7 +53,7 @@ fn damaged_cached_files_are_named_and_recomputed() {
         "{verify_error}"
     );
 
-    let downstream = find(&work, "gopher_words-").join("checksums.json");
+    let downstream = first_named(&work, "gopher_words-").join("checksums.json");
     let before = committed(&dir);
     let (status, log) = run_job(&dir, 2, true);
     assert!(status.success(), "{log}");
@@ -87,13 +88,6 @@ fn damaged_cached_files_are_named_and_recomputed() {
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
-}
-
-fn find(folder: &Path, prefix: &str) -> PathBuf {
-    sorted_entries(folder)
-        .into_iter()
-        .find(|p| name_of(p).starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix}* in {}", folder.display()))
 }
 
 fn flip_byte(path: &Path) {

@@ -195,10 +195,7 @@ pub fn final_outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             add(entry);
         }
     }
-    let kept = sorted_entries(&dir.join("work"))
-        .into_iter()
-        .find(|p| name_of(p).starts_with("filter-"))
-        .expect("the output stage's folder");
+    let kept = first_named(&dir.join("work"), "filter-");
     for part in sorted_entries(&kept) {
         if name_of(&part).starts_with("part-") {
             add(part);
@@ -294,6 +291,14 @@ pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     entries.sort();
     entries
+}
+
+/// The first entry of `folder` whose name starts with `prefix` (a step's folder).
+pub fn first_named(folder: &Path, prefix: &str) -> PathBuf {
+    sorted_entries(folder)
+        .into_iter()
+        .find(|p| name_of(p).starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", folder.display()))
 }
 
 pub fn name_of(path: &Path) -> String {

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::job::{name_of, root, sorted_entries};
+use crate::job::{first_named, root};
 
 const BUDGET_MIB: u64 = 16;
 /// The process itself (~95 MiB: DataFusion, tokenizers, candle), the streaming buffers of a
@@ -123,10 +123,7 @@ fn every_step_stays_under_the_budget_plus_a_fixed_overhead() {
         );
     }
 
-    let filtered = sorted_entries(&dir.join("work"))
-        .into_iter()
-        .find(|p| name_of(p).starts_with("filter-"))
-        .unwrap();
+    let filtered = first_named(&dir.join("work"), "filter-");
     let part = std::fs::read(filtered.join("part-00000.parquet")).unwrap();
     assert!(
         !part.windows(9).any(|w| w == b"embedding"),

@@ -89,17 +89,21 @@ pub(super) fn load_recorded_runs(
     std::fs::create_dir_all(runs_dir).map_err(|e| PipelineError::io(runs_dir, e))?;
     write_atomic(state_path, state_json.as_bytes())?;
     let mut runs = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(runs_dir)
+    let mut listed: Vec<PathBuf> = std::fs::read_dir(runs_dir)
         .map_err(|e| PipelineError::io(runs_dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.extension().is_some_and(|e| e == "json")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("run_"))
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("run_"))
         })
         .collect();
-    entries.sort();
-    warn_of_missing_runs(runs_dir, &entries);
+    listed.sort();
+    let entries: Vec<PathBuf> = listed
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .cloned()
+        .collect();
+    warn_of_missing_runs(&listed, &entries);
     for path in entries {
         let text = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
         if let Err(why) = check_run_checksum(&path, &text) {
@@ -116,13 +120,13 @@ pub(super) fn load_recorded_runs(
 }
 
 /// A checksum without its run: the run was recorded, then its file deleted.
-fn warn_of_missing_runs(runs_dir: &Path, runs: &[PathBuf]) {
-    let Ok(entries) = std::fs::read_dir(runs_dir) else {
-        return;
-    };
-    for sidecar in entries.flatten().map(|e| e.path()) {
+fn warn_of_missing_runs(listed: &[PathBuf], runs: &[PathBuf]) {
+    for sidecar in listed
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sha256"))
+    {
         let run = sidecar.with_extension("json");
-        if sidecar.extension().is_some_and(|e| e == "sha256") && !runs.contains(&run) {
+        if !runs.contains(&run) {
             tracing::warn!(
                 "{}: missing, but {} records it; the run will be retrained",
                 run.display(),
