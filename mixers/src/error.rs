@@ -27,6 +27,39 @@ pub enum MixerError {
         regressor: &'static str,
         message: String,
     },
+    /// A Gaussian process's covariance matrix stayed singular with the largest jitter.
+    #[error(
+        "the Gaussian process's covariance over {size} runs is not positive definite, even with jitter {jitter:e} (duplicate runs with different values and almost no noise?)"
+    )]
+    NotPositiveDefinite { size: usize, jitter: f64 },
+    /// Bayesian optimisation was asked for a proposal before any run was observed.
+    #[error("Bayesian optimisation needs at least one observed run")]
+    NoObservations,
+    /// An observation's weights do not match the sampler's domains.
+    #[error("observation {index} has {weights} weights, the sampler {domains} domains")]
+    ObservationDomains {
+        index: usize,
+        weights: usize,
+        domains: usize,
+    },
+    /// An observation's fidelity or value is outside (0, 1] or not finite.
+    #[error("observation {index}: fidelity {fidelity} must be in (0, 1] and value {value} finite")]
+    ObservationValue {
+        index: usize,
+        fidelity: f64,
+        value: f64,
+    },
+    /// Bayesian optimisation was given no fidelity to propose at, or no candidates.
+    #[error(
+        "Bayesian optimisation needs at least one fidelity and one candidate ({fidelities} fidelities, {candidates} candidates)"
+    )]
+    NothingToPropose {
+        fidelities: usize,
+        candidates: usize,
+    },
+    /// A fidelity whose level is outside (0, 1] or whose cost is not positive.
+    #[error("fidelity {index}: level {level} must be in (0, 1] and cost {cost} positive")]
+    BadFidelity { index: usize, level: f64, cost: f64 },
     /// A tokenizer.json that cannot be read.
     #[error("cannot read tokenizer {path}: {source}")]
     TokenizerRead {

@@ -6,11 +6,16 @@
 //! - [`regressors`]: LightGBM, linear, log-linear and the data-mixing law behind one trait;
 //! - [`model_file`]: a fitted regressor as `blend mix fit` stores it;
 //! - [`search`]: top-k mean over a million candidates, bootstrap interval;
-//! - [`climb`]: CLIMB's iterative rounds and their evaluation on recorded runs;
+//! - [`climb`]: CLIMB's iterative rounds;
+//! - [`bayes_opt`]: multi-fidelity Bayesian optimisation over an exact Gaussian process;
+//! - [`pool_study`]: random, CLIMB, Bayesian optimisation and RegMix's one shot compared on
+//!   recorded runs;
+//! - [`quadmix`]: QuaDMix's quality-and-domain sampling function, its parameters and search;
 //! - [`evaluation`]: held-out ρ / R² / MAE and the learning curve;
 //! - [`mixture`] / [`natural`]: the `mixture.json` schema and the natural mixture;
 //! - [`bpe_inference`]: the other direction, a mixture inferred from a BPE tokenizer's merges.
 
+pub mod bayes_opt;
 pub mod bpe_inference;
 pub mod climb;
 pub mod domain_sizes;
@@ -22,6 +27,8 @@ pub mod mixture;
 pub mod model_file;
 pub mod natural;
 mod parquet_frame;
+pub mod pool_study;
+pub mod quadmix;
 pub mod regressors;
 pub mod run_design;
 pub mod sampler;

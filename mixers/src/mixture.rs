@@ -86,6 +86,10 @@ pub struct Mixture {
     pub prediction: Option<Prediction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchRecord>,
+    /// QuaDMix: which documents of a domain fill its tokens (by quality rank); absent, a
+    /// domain's documents are drawn uniformly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<crate::quadmix::QualitySampling>,
 }
 
 impl Mixture {
@@ -147,6 +151,19 @@ impl Mixture {
                 "domain `{}` appears twice",
                 pair[0]
             )));
+        }
+        if let Some(sampling) = &self.sampling {
+            sampling.validate()?;
+            if let Some(missing) = self
+                .domains
+                .iter()
+                .find(|d| d.weight > 0.0 && !sampling.domains.iter().any(|s| s.domain == d.domain))
+            {
+                return Err(MixerError::Invalid(format!(
+                    "domain `{}` has no quality sampling function",
+                    missing.domain
+                )));
+            }
         }
         if let Some(prediction) = &self.prediction {
             if !prediction.value.is_finite() {

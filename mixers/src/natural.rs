@@ -55,6 +55,7 @@ pub fn natural_mixture(
         inputs,
         prediction: None,
         search: None,
+        sampling: None,
     })
 }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use blend_mixers::mixture::{Prediction, SearchRecord};
+use blend_mixers::quadmix::{DomainSampling, QualitySampling};
 use blend_mixers::{DomainStats, Mixture, natural_mixture};
 use serde_json::Value;
 
@@ -157,6 +158,31 @@ fn natural_and_searched_mixtures_match_the_schema() {
     natural.search = None;
     assert_eq!(errors_of(&natural.to_json()), Vec::<String>::new());
     assert_eq!(errors_of(&searched().to_json()), Vec::<String>::new());
+}
+
+#[test]
+fn a_quadmix_sampling_function_matches_the_schema() {
+    let mut mixture = searched();
+    mixture.method = "quadmix".into();
+    mixture.sampling = Some(QualitySampling {
+        quality_columns: vec!["quality_score".into(), "perplexity".into()],
+        lower_is_better: vec!["perplexity".into()],
+        merge_weights: vec![0.6, 0.4],
+        epsilon: 1e-3,
+        domains: ["code", "web"]
+            .map(|d| DomainSampling {
+                domain: d.into(),
+                lambda: 20.0,
+                omega: 0.4,
+                eta: 1.5,
+            })
+            .to_vec(),
+    });
+    assert_eq!(errors_of(&mixture.to_json()), Vec::<String>::new());
+    let mut json: Value = serde_json::from_str(&mixture.to_json()).unwrap();
+    json["sampling"]["domains"][0]["lambda"] = Value::from(-1.0);
+    let errors = errors_of(&json.to_string());
+    assert!(errors.iter().any(|e| e.contains("lambda")), "{errors:?}");
 }
 
 #[test]

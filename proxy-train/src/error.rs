@@ -8,6 +8,8 @@ pub enum ProxyError {
     Candle(#[from] candle_core::Error),
     #[error(transparent)]
     Sampler(#[from] crate::sequence_sampler::SamplerError),
+    #[error(transparent)]
+    Online(#[from] crate::online::OnlineError),
     /// Boxed: dataset errors carry paths and messages, and keep `Result`s small.
     #[error(transparent)]
     Dataset(Box<blend_datasets::DatasetError>),

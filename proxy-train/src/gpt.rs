@@ -159,6 +159,11 @@ impl Gpt {
         &self.config
     }
 
+    /// Where the weights live.
+    pub fn device(&self) -> &Device {
+        self.embedding.device()
+    }
+
     /// Matrices (weight-decayed) and vectors (norm gains, not decayed).
     pub fn parameters(&self) -> (Vec<Var>, Vec<Var>) {
         let mut matrices = vec![self.embedding.clone()];
@@ -242,6 +247,16 @@ impl Gpt {
         self.matmul_t(&x, &self.embedding)
     }
 
+    /// Mean next-token cross-entropy (nats) of each sequence: (B,) for `ids` and `targets`
+    /// (B, T). For scoring, not training: the caller drops the graph without a backward pass.
+    pub fn sequence_losses(&self, ids: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        let (batch, t) = ids.dims2()?;
+        let logits = self.forward(ids)?;
+        let token_losses =
+            crate::cross_entropy::row_cross_entropy(&logits, &targets.flatten_all()?)?;
+        Ok(token_losses.reshape((batch, t))?.mean(1)?.detach())
+    }
+
     /// Mean next-token cross-entropy (nats) of `targets` (B, T) given `ids` (B, T).
     pub fn loss(&self, ids: &Tensor, targets: &Tensor) -> Result<Tensor> {
         let logits = self.forward(ids)?;
@@ -284,6 +299,33 @@ mod tests {
             .unwrap();
         assert_eq!(loss.to_bits(), loss_again.to_bits());
         assert_ne!(loss.to_bits(), loss_other.to_bits());
+    }
+
+    #[test]
+    fn sequence_losses_average_to_the_batch_loss() {
+        let device = Device::Cpu;
+        let model = Gpt::new(tiny(), 2, &device, DType::F32).unwrap();
+        let ids =
+            Tensor::from_vec((0..24u32).map(|i| i * 7 % 50).collect(), (3, 8), &device).unwrap();
+        let targets =
+            Tensor::from_vec((0..24u32).map(|i| i * 3 % 50).collect(), (3, 8), &device).unwrap();
+        let per_sequence: Vec<f32> = model
+            .sequence_losses(&ids, &targets)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(per_sequence.len(), 3);
+        let batch: f32 = model.loss(&ids, &targets).unwrap().to_scalar().unwrap();
+        assert!((per_sequence.iter().sum::<f32>() / 3.0 - batch).abs() < 1e-5);
+        let first: f32 = model
+            .loss(
+                &ids.narrow(0, 0, 1).unwrap(),
+                &targets.narrow(0, 0, 1).unwrap(),
+            )
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        assert!((per_sequence[0] - first).abs() < 1e-5);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`train`]: AdamW + warmup/cosine + clipping, per-domain evaluation;
 //! - [`proxy_data`]: the per-domain train/valid Megatron streams;
 //! - [`sequence_sampler`]: mixture-weighted windows, deterministic for a seed;
-//! - [`parallel`]: several proxies at once.
+//! - [`parallel`]: several proxies at once;
+//! - [`online`]: one proxy whose mixture is reweighted as it trains (Aioli, DoReMi).
 
 pub mod cross_entropy;
 pub mod device;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod gpt;
 pub mod lr_schedule;
 pub mod model_config;
+pub mod online;
 pub mod parallel;
 pub mod proxy_data;
 pub mod sequence_sampler;
@@ -23,6 +25,9 @@ pub mod train;
 pub use device::DeviceChoice;
 pub use error::{ProxyError, Result};
 pub use model_config::{ModelConfig, Preset};
+pub use online::{
+    OnlineAlgorithm, OnlineError, OnlineOutcome, OnlineSettings, WeightUpdate, train_online,
+};
 pub use proxy_data::{ProxyData, ProxyDataManifest, ProxyDataWriter};
 pub use sequence_sampler::{DomainTokens, SamplerError, SequenceSampler};
-pub use train::{ProxyOutcome, TrainSettings, train_proxy};
+pub use train::{ProxyOutcome, TrainSettings, Trainer, train_proxy};

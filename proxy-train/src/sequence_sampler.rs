@@ -39,35 +39,26 @@ impl<'a> SequenceSampler<'a> {
         sequence_length: usize,
         seed: u64,
     ) -> Result<Self, SamplerError> {
-        if domains.len() != weights.len() {
-            return Err(SamplerError::Weights(format!(
-                "{} domains but {} weights",
-                domains.len(),
-                weights.len()
-            )));
-        }
-        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().sum::<f64>() <= 0.0
-        {
-            return Err(SamplerError::Weights(
-                "weights must be finite, non-negative and not all zero".into(),
-            ));
-        }
         let window = sequence_length + 1;
-        for (domain, weight) in domains.iter().zip(&weights) {
-            if *weight > 0.0 && domain.tokens.len() < window {
-                return Err(SamplerError::TooFewTokens {
-                    domain: domain.domain.clone(),
-                    available: domain.tokens.len(),
-                    needed: window,
-                });
-            }
-        }
+        check_weights(domains, &weights, window)?;
         Ok(Self {
             domains,
             weights,
             window,
             rng: SeededRng::for_stream(seed, "proxy/sequences"),
         })
+    }
+
+    /// Samples by `weights` from the next draw on; the random stream continues where it was.
+    /// Checked as in [`SequenceSampler::new`].
+    pub fn set_weights(&mut self, weights: Vec<f64>) -> Result<(), SamplerError> {
+        check_weights(self.domains, &weights, self.window)?;
+        self.weights = weights;
+        Ok(())
+    }
+
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
     }
 
     /// The next window: (domain index, `sequence_length + 1` tokens).
@@ -78,6 +69,37 @@ impl<'a> SequenceSampler<'a> {
         let start = self.rng.below((tokens.len() - self.window + 1) as u64) as usize;
         (domain, &tokens[start..start + self.window])
     }
+}
+
+/// One weight per domain, finite, non-negative, not all zero; every domain with a positive
+/// weight holds at least one window.
+fn check_weights(
+    domains: &[DomainTokens],
+    weights: &[f64],
+    window: usize,
+) -> Result<(), SamplerError> {
+    if domains.len() != weights.len() {
+        return Err(SamplerError::Weights(format!(
+            "{} domains but {} weights",
+            domains.len(),
+            weights.len()
+        )));
+    }
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
+        return Err(SamplerError::Weights(
+            "weights must be finite, non-negative and not all zero".into(),
+        ));
+    }
+    for (domain, weight) in domains.iter().zip(weights) {
+        if *weight > 0.0 && domain.tokens.len() < window {
+            return Err(SamplerError::TooFewTokens {
+                domain: domain.domain.clone(),
+                available: domain.tokens.len(),
+                needed: window,
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -125,5 +147,47 @@ mod tests {
         assert!(matches!(error, SamplerError::TooFewTokens { .. }));
         assert!(SequenceSampler::new(&domains, vec![0.0, 0.0], 8, 1).is_err());
         assert!(SequenceSampler::new(&domains, vec![1.0], 8, 1).is_err());
+    }
+
+    #[test]
+    fn set_weights_checks_and_keeps_the_stream() {
+        let domains = domains();
+        let mut switched = SequenceSampler::new(&domains, vec![0.5, 0.5], 8, 4).unwrap();
+        let mut direct = SequenceSampler::new(&domains, vec![0.5, 0.5], 8, 4).unwrap();
+        for _ in 0..10 {
+            assert_eq!(switched.next_window(), direct.next_window());
+        }
+        for bad in [
+            vec![1.0],
+            vec![0.0, 0.0],
+            vec![-0.5, 1.5],
+            vec![f64::NAN, 1.0],
+            vec![f64::INFINITY, 1.0],
+        ] {
+            let error = switched.set_weights(bad.clone()).unwrap_err();
+            assert!(matches!(error, SamplerError::Weights(_)), "{bad:?}");
+        }
+        assert_eq!(
+            switched.weights(),
+            &[0.5, 0.5],
+            "a rejected update changes nothing"
+        );
+        // Setting the same weights leaves the draws exactly as they were.
+        switched.set_weights(vec![0.5, 0.5]).unwrap();
+        for _ in 0..10 {
+            assert_eq!(switched.next_window(), direct.next_window());
+        }
+        switched.set_weights(vec![0.0, 1.0]).unwrap();
+        assert!((0..20).all(|_| switched.next_window().0 == 1));
+        let short = [
+            domains[0].clone(),
+            DomainTokens {
+                domain: "short".into(),
+                tokens: (0..5).collect(),
+            },
+        ];
+        let mut sampler = SequenceSampler::new(&short, vec![1.0, 0.0], 8, 4).unwrap();
+        let error = sampler.set_weights(vec![0.5, 0.5]).unwrap_err();
+        assert!(matches!(error, SamplerError::TooFewTokens { .. }));
     }
 }

@@ -107,7 +107,7 @@ impl ProxyOutcome {
     }
 }
 
-fn batch_tensors(
+pub(crate) fn batch_tensors(
     windows: &[&[u32]],
     sequence_length: usize,
     device: &Device,
@@ -202,6 +202,139 @@ pub fn evaluate(
         .collect()
 }
 
+/// One proxy run between optimizer steps: the model, its AdamW states (decay on matrices
+/// only), the mixture sampler and the training losses logged so far. [`train_proxy`] steps it
+/// `settings.steps` times; online reweighting changes its mixture between steps.
+#[derive(Debug)]
+pub struct Trainer<'a> {
+    settings: &'a TrainSettings,
+    data: &'a ProxyData,
+    device: Device,
+    model: Gpt,
+    sampler: SequenceSampler<'a>,
+    all_vars: Vec<Var>,
+    decayed: AdamW,
+    not_decayed: AdamW,
+    schedule: LrSchedule,
+    log_every: usize,
+    train_loss: Vec<(usize, f32)>,
+    steps_taken: usize,
+    started: Instant,
+}
+
+impl<'a> Trainer<'a> {
+    /// The model for `settings.seed` and a sampler of `data.train` by `weights` (one per
+    /// domain).
+    pub fn new(data: &'a ProxyData, weights: &[f64], settings: &'a TrainSettings) -> Result<Self> {
+        settings.validate()?;
+        blend_kernels::allocator::keep_freed_memory_for_tensors();
+        if settings.model.vocab_size < data.vocab_size {
+            return Err(ProxyError::Config(format!(
+                "the model's vocabulary ({}) is smaller than the data's ({})",
+                settings.model.vocab_size, data.vocab_size
+            )));
+        }
+        let device = settings.device.open()?;
+        let model = Gpt::new(
+            settings.model,
+            settings.seed,
+            &device,
+            settings.device.compute_dtype(),
+        )?;
+        let sampler = SequenceSampler::new(
+            &data.train,
+            weights.to_vec(),
+            settings.model.sequence_length,
+            settings.seed,
+        )?;
+        let (matrices, vectors) = model.parameters();
+        let all_vars: Vec<Var> = matrices.iter().chain(&vectors).cloned().collect();
+        let adamw = |vars: Vec<Var>, weight_decay: f64| {
+            AdamW::new(
+                vars,
+                ParamsAdamW {
+                    lr: settings.peak_lr,
+                    beta1: 0.9,
+                    beta2: 0.95,
+                    eps: 1e-8,
+                    weight_decay,
+                },
+            )
+        };
+        let decayed = adamw(matrices, settings.weight_decay)?;
+        let not_decayed = adamw(vectors, 0.0)?;
+        Ok(Self {
+            settings,
+            data,
+            device,
+            model,
+            sampler,
+            all_vars,
+            decayed,
+            not_decayed,
+            schedule: settings.schedule(),
+            log_every: (settings.steps / 50).max(1),
+            train_loss: Vec::new(),
+            steps_taken: 0,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn model(&self) -> &Gpt {
+        &self.model
+    }
+
+    /// Draws the following batches by `weights` (checked as in [`SequenceSampler::new`]).
+    pub fn set_weights(&mut self, weights: &[f64]) -> Result<()> {
+        Ok(self.sampler.set_weights(weights.to_vec())?)
+    }
+
+    /// One optimizer step at `step` of the schedule (0-based, below `settings.steps`);
+    /// returns the batch's loss, still on the device. The loss is read back and logged on
+    /// the first, last and every `steps / 50`-th step.
+    pub fn step(&mut self, step: usize) -> Result<Tensor> {
+        let settings = self.settings;
+        let windows: Vec<&[u32]> = (0..settings.batch_size)
+            .map(|_| self.sampler.next_window().1)
+            .collect();
+        let (inputs, targets) =
+            batch_tensors(&windows, settings.model.sequence_length, &self.device)?;
+        let loss = self.model.loss(&inputs, &targets)?;
+        let mut grads = loss.backward()?;
+        clip_gradients(&mut grads, &self.all_vars, settings.grad_clip)?;
+        let lr = self.schedule.at(step);
+        self.decayed.set_learning_rate(lr);
+        self.not_decayed.set_learning_rate(lr);
+        self.decayed.step(&grads)?;
+        self.not_decayed.step(&grads)?;
+        if step.is_multiple_of(self.log_every) || step + 1 == settings.steps {
+            let value = loss.to_scalar::<f32>()?;
+            if !value.is_finite() {
+                return Err(ProxyError::Diverged { step, loss: value });
+            }
+            self.train_loss.push((step, value));
+        }
+        self.steps_taken += 1;
+        Ok(loss)
+    }
+
+    /// Scores the model on every domain's held-out windows; returns the run's outcome and
+    /// the trained model.
+    pub fn finish(self) -> Result<(ProxyOutcome, Gpt)> {
+        let train_seconds = self.started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let valid_loss = evaluate(&self.model, &self.data.valid, self.settings, &self.device)?;
+        let outcome = ProxyOutcome {
+            train_loss: self.train_loss,
+            valid_loss,
+            tokens: (self.steps_taken * self.settings.tokens_per_step()) as u64,
+            train_seconds,
+            eval_seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok((outcome, self.model))
+    }
+}
+
 /// Trains one proxy on `data` mixed by `weights` (one per domain, summing to 1).
 /// `on_step(step)` is called after every optimizer step.
 pub fn train_proxy(
@@ -210,75 +343,12 @@ pub fn train_proxy(
     settings: &TrainSettings,
     on_step: &(dyn Fn(usize) + Sync),
 ) -> Result<ProxyOutcome> {
-    settings.validate()?;
-    blend_kernels::allocator::keep_freed_memory_for_tensors();
-    if settings.model.vocab_size < data.vocab_size {
-        return Err(ProxyError::Config(format!(
-            "the model's vocabulary ({}) is smaller than the data's ({})",
-            settings.model.vocab_size, data.vocab_size
-        )));
-    }
-    let device = settings.device.open()?;
-    let model = Gpt::new(
-        settings.model,
-        settings.seed,
-        &device,
-        settings.device.compute_dtype(),
-    )?;
-    let t = settings.model.sequence_length;
-    let mut sampler = SequenceSampler::new(&data.train, weights.to_vec(), t, settings.seed)?;
-    let (matrices, vectors) = model.parameters();
-    let all_vars: Vec<Var> = matrices.iter().chain(&vectors).cloned().collect();
-    let adamw = |vars: Vec<Var>, weight_decay: f64| {
-        AdamW::new(
-            vars,
-            ParamsAdamW {
-                lr: settings.peak_lr,
-                beta1: 0.9,
-                beta2: 0.95,
-                eps: 1e-8,
-                weight_decay,
-            },
-        )
-    };
-    let mut decayed = adamw(matrices, settings.weight_decay)?;
-    let mut not_decayed = adamw(vectors, 0.0)?;
-    let schedule = settings.schedule();
-    let log_every = (settings.steps / 50).max(1);
-    let mut train_loss = Vec::new();
-    let started = Instant::now();
+    let mut trainer = Trainer::new(data, weights, settings)?;
     for step in 0..settings.steps {
-        let windows: Vec<&[u32]> = (0..settings.batch_size)
-            .map(|_| sampler.next_window().1)
-            .collect();
-        let (inputs, targets) = batch_tensors(&windows, t, &device)?;
-        let loss = model.loss(&inputs, &targets)?;
-        let mut grads = loss.backward()?;
-        clip_gradients(&mut grads, &all_vars, settings.grad_clip)?;
-        let lr = schedule.at(step);
-        decayed.set_learning_rate(lr);
-        not_decayed.set_learning_rate(lr);
-        decayed.step(&grads)?;
-        not_decayed.step(&grads)?;
-        if step % log_every == 0 || step + 1 == settings.steps {
-            let value = loss.to_scalar::<f32>()?;
-            if !value.is_finite() {
-                return Err(ProxyError::Diverged { step, loss: value });
-            }
-            train_loss.push((step, value));
-        }
+        trainer.step(step)?;
         on_step(step);
     }
-    let train_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let valid_loss = evaluate(&model, &data.valid, settings, &device)?;
-    Ok(ProxyOutcome {
-        train_loss,
-        valid_loss,
-        tokens: (settings.steps * settings.tokens_per_step()) as u64,
-        train_seconds,
-        eval_seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(trainer.finish()?.0)
 }
 
 #[cfg(test)]

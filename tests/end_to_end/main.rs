@@ -8,6 +8,7 @@ mod domain_clustering;
 mod fast_bpe;
 mod final_shards;
 mod fuzz_inputs;
+mod mixture_methods;
 mod mixture_search;
 mod near_dedup;
 mod pipeline;

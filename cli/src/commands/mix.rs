@@ -486,16 +486,16 @@ fn print_evaluation(evaluation: &EvaluationReport, climb_repeats: usize) {
     }
     if !evaluation.climb.is_empty() {
         println!(
-            "\nCLIMB rounds against random runs (mean over {} repeats):",
+            "\nStrategies on the pool of recorded runs: random, CLIMB rounds, Bayesian optimisation, RegMix one shot (mean over {} repeats):",
             climb_repeats
         );
         println!(
-            "{:<8} {:>8} {:>12} {:>10}",
+            "{:<10} {:>8} {:>12} {:>10}",
             "strategy", "queries", "best found", "test ρ"
         );
         for p in &evaluation.climb {
             println!(
-                "{:<8} {:>8} {:>12.4} {:>10.4}",
+                "{:<10} {:>8} {:>12.4} {:>10.4}",
                 p.strategy.name(),
                 p.queries,
                 p.best_found_mean,

@@ -4,6 +4,12 @@
 //! remainder (greedily, so the domain lands within one document of its budget). More epochs
 //! than the cap is an error naming the domain. The selected documents of all domains are
 //! then shuffled together with the seed.
+//!
+//! A domain may weight its documents (QuaDMix's sampling function gives each an expected
+//! number of copies): its budget is then spread in proportion to weight × length, each
+//! document taking the whole copies it is owed, and the remainder filled greedily from a
+//! seeded weighted draw of the fractional parts (Efraimidis–Spirakis keys), still landing
+//! within one document of the budget.
 
 use blend_kernels::SeededRng;
 
@@ -13,6 +19,8 @@ pub struct DomainDocuments {
     pub domain: String,
     pub weight: f64,
     pub doc_tokens: Vec<u64>,
+    /// Relative chance of each document (expected copies); `None` draws them uniformly.
+    pub doc_weights: Option<Vec<f64>>,
 }
 
 /// What was drawn for one domain.
@@ -121,43 +129,13 @@ pub fn plan_selection(
                     cap: max_epochs,
                 });
             }
-            let full_epochs = budget / available;
-            for _ in 0..full_epochs {
-                order.extend(
-                    (0..domain.doc_tokens.len() as u32).map(|doc| (domain_index as u32, doc)),
-                );
-            }
-            plan.selected_tokens = full_epochs * available;
-            plan.selected_documents = full_epochs * domain.doc_tokens.len() as u64;
-            let remainder = budget - full_epochs * available;
-            let mut permutation: Vec<u32> = (0..domain.doc_tokens.len() as u32).collect();
-            SeededRng::for_stream(seed, &format!("budget/{}", domain.domain))
-                .shuffle(&mut permutation);
-            let mut taken_tokens = 0u64;
-            let mut first_skipped: Option<u32> = None;
-            for &doc in &permutation {
-                let tokens = domain.doc_tokens[doc as usize];
-                if taken_tokens + tokens <= remainder {
-                    taken_tokens += tokens;
-                    order.push((domain_index as u32, doc));
-                    plan.selected_documents += 1;
-                } else if first_skipped.is_none() {
-                    first_skipped = Some(doc);
-                }
-                if taken_tokens == remainder {
-                    break;
-                }
-            }
-            // One more document when that lands closer to the budget.
-            if let Some(doc) = first_skipped {
-                let tokens = domain.doc_tokens[doc as usize];
-                if taken_tokens + tokens - remainder < remainder - taken_tokens {
-                    taken_tokens += tokens;
-                    order.push((domain_index as u32, doc));
-                    plan.selected_documents += 1;
-                }
-            }
-            plan.selected_tokens += taken_tokens;
+            let (picked, taken_tokens) = match &domain.doc_weights {
+                Some(weights) => weighted_selection(domain, weights, budget, seed),
+                None => uniform_selection(domain, budget, seed),
+            };
+            plan.selected_documents = picked.len() as u64;
+            order.extend(picked.into_iter().map(|doc| (domain_index as u32, doc)));
+            plan.selected_tokens = taken_tokens;
             plan.epochs = plan.selected_tokens as f64 / available as f64;
         }
         plans.push(plan);
@@ -169,6 +147,100 @@ pub fn plan_selection(
     })
 }
 
+/// Whole epochs of `domain`, then a seeded random subset of its documents for the rest of
+/// `budget`. Returns the picked documents (repeats included) and their tokens.
+fn uniform_selection(domain: &DomainDocuments, budget: u64, seed: u64) -> (Vec<u32>, u64) {
+    let available: u64 = domain.doc_tokens.iter().sum();
+    let full_epochs = budget / available;
+    let mut picked = Vec::new();
+    for _ in 0..full_epochs {
+        picked.extend(0..domain.doc_tokens.len() as u32);
+    }
+    let mut permutation: Vec<u32> = (0..domain.doc_tokens.len() as u32).collect();
+    SeededRng::for_stream(seed, &format!("budget/{}", domain.domain)).shuffle(&mut permutation);
+    let taken = fill_remainder(
+        &domain.doc_tokens,
+        &permutation,
+        budget - full_epochs * available,
+        &mut picked,
+    );
+    (picked, full_epochs * available + taken)
+}
+
+/// Each document of `domain` takes the whole copies of its share of `budget` (in proportion
+/// to weight × length); a seeded weighted draw of the fractional parts fills the rest.
+fn weighted_selection(
+    domain: &DomainDocuments,
+    weights: &[f64],
+    budget: u64,
+    seed: u64,
+) -> (Vec<u32>, u64) {
+    let mass: f64 = weights
+        .iter()
+        .zip(&domain.doc_tokens)
+        .map(|(w, &t)| w.max(0.0) * t as f64)
+        .sum();
+    if !(mass.is_finite() && mass > 0.0) {
+        return uniform_selection(domain, budget, seed);
+    }
+    let scale = budget as f64 / mass;
+    let mut picked = Vec::new();
+    let mut taken = 0u64;
+    let mut fractions = Vec::with_capacity(weights.len());
+    for (doc, (&w, &tokens)) in weights.iter().zip(&domain.doc_tokens).enumerate() {
+        let expected = w.max(0.0) * scale;
+        // Never past the budget, even where rounding makes `expected` a hair too large.
+        let whole = (expected.floor() as u64).min((budget - taken) / tokens.max(1));
+        picked.extend(std::iter::repeat_n(doc as u32, whole as usize));
+        taken += whole * tokens;
+        fractions.push(expected - expected.floor());
+    }
+    // Efraimidis–Spirakis: key u^(1/f) sorts a weighted draw without replacement; documents
+    // without a fractional part come last, in the order of their keys' draws.
+    let mut rng = SeededRng::for_stream(seed, &format!("budget/weighted/{}", domain.domain));
+    let mut keyed: Vec<(f64, u32)> = fractions
+        .iter()
+        .enumerate()
+        .map(|(doc, &f)| {
+            let u = rng.next_f64().max(f64::MIN_POSITIVE);
+            let key = if f > 0.0 { u.powf(1.0 / f) } else { u - 1.0 };
+            (key, doc as u32)
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let order: Vec<u32> = keyed.into_iter().map(|(_, doc)| doc).collect();
+    let remainder = budget - taken;
+    taken += fill_remainder(&domain.doc_tokens, &order, remainder, &mut picked);
+    (picked, taken)
+}
+
+/// Takes documents of `order` whose tokens still fit `remainder`, then one more when that
+/// lands closer to it; returns the tokens taken.
+fn fill_remainder(doc_tokens: &[u64], order: &[u32], remainder: u64, picked: &mut Vec<u32>) -> u64 {
+    let mut taken_tokens = 0u64;
+    let mut first_skipped: Option<u32> = None;
+    for &doc in order {
+        if taken_tokens == remainder {
+            break;
+        }
+        let tokens = doc_tokens[doc as usize];
+        if taken_tokens + tokens <= remainder {
+            taken_tokens += tokens;
+            picked.push(doc);
+        } else if first_skipped.is_none() {
+            first_skipped = Some(doc);
+        }
+    }
+    if let Some(doc) = first_skipped {
+        let tokens = doc_tokens[doc as usize];
+        if taken_tokens + tokens - remainder < remainder - taken_tokens {
+            taken_tokens += tokens;
+            picked.push(doc);
+        }
+    }
+    taken_tokens
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,7 +250,56 @@ mod tests {
             domain: name.into(),
             weight,
             doc_tokens: (0..docs as u64).map(|i| tokens + i % 7).collect(),
+            doc_weights: None,
         }
+    }
+
+    #[test]
+    fn weighted_documents_fill_the_budget_in_proportion_to_their_weight() {
+        // 100 documents of 10 tokens; the first 10 weigh 4, the rest 0.01.
+        let mut web = domain("web", 1.0, 100, 10);
+        web.doc_tokens = vec![10; 100];
+        web.doc_weights = Some((0..100).map(|i| if i < 10 { 4.0 } else { 0.01 }).collect());
+        let plan = plan_selection(&[web.clone()], 500, 4.0, 3).unwrap();
+        assert_eq!(plan.domains[0].selected_tokens, 500, "exact budget");
+        let mut copies = [0u32; 100];
+        for &(_, doc) in &plan.order {
+            copies[doc as usize] += 1;
+        }
+        // Mass 10·4·10 + 90·0.01·10 = 409: each good document is owed 500/409·4 ≈ 4.9 copies.
+        assert!(copies[..10].iter().all(|&c| c == 4 || c == 5), "{copies:?}");
+        assert!(copies[10..].iter().sum::<u32>() <= 3, "{copies:?}");
+        assert_eq!(plan, plan_selection(&[web.clone()], 500, 4.0, 3).unwrap());
+        let other = plan_selection(&[web], 500, 4.0, 4).unwrap();
+        assert_ne!(plan.order, other.order);
+    }
+
+    #[test]
+    fn weighted_documents_still_land_within_one_document_of_the_budget() {
+        let mut code = domain("code", 0.5, 300, 40);
+        code.doc_weights = Some((0..300).map(|i| 1.0 / (1.0 + i as f64)).collect());
+        let web = domain("web", 0.5, 300, 25);
+        let plan = plan_selection(&[code, web], 10_000, 4.0, 9).unwrap();
+        for d in &plan.domains {
+            assert!(
+                d.selected_tokens.abs_diff(d.budget_tokens) <= 46,
+                "{}: {} of {}",
+                d.domain,
+                d.selected_tokens,
+                d.budget_tokens
+            );
+        }
+        let early = plan
+            .order
+            .iter()
+            .filter(|(d, doc)| *d == 0 && *doc < 10)
+            .count();
+        let late = plan
+            .order
+            .iter()
+            .filter(|(d, doc)| *d == 0 && *doc >= 290)
+            .count();
+        assert!(early > 10 * late.max(1), "early {early}, late {late}");
     }
 
     #[test]
@@ -264,6 +385,7 @@ mod tests {
         let leading_a = first.order.iter().take_while(|(d, _)| *d == 0).count();
         assert!(leading_a < 20, "domains are interleaved");
         let no_docs = vec![DomainDocuments {
+            doc_weights: None,
             domain: "z".into(),
             weight: 1.0,
             doc_tokens: vec![],

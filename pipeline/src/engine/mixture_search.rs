@@ -133,6 +133,7 @@ pub fn search_mixture(request: &SearchRequest, progress: &dyn Progress) -> Resul
             max_strength: sampler.max_strength,
             max_epochs: sizes.as_ref().map(|_| request.max_epochs),
         }),
+        sampling: None,
     };
     // File names only: the same inputs give the same mixture bytes in any folder.
     mixture.inputs.insert(

@@ -3,7 +3,7 @@
 //! the regressor, and the validation of the chosen mixture against the natural one.
 
 use blend_mixers::RegressorModel;
-use blend_proxy_train::{ProxyOutcome, TrainSettings};
+use blend_proxy_train::{ProxyOutcome, TrainSettings, WeightUpdate};
 use serde::{Deserialize, Serialize};
 
 use super::config::{LOSS_PREFIX, MixtureMethod};
@@ -89,4 +89,27 @@ pub struct MixtureSummary {
     pub prior: Option<NamedWeights>,
     pub search: Option<SearchSummary>,
     pub validation: Option<ValidationSummary>,
+    /// The proxy runs of a method without a regressor over mixtures (Bayesian optimisation,
+    /// online reweighting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_runs: Option<MethodRuns>,
+}
+
+/// The proxy runs of `bayes_opt` or `online`, with what those methods add to a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodRuns {
+    pub settings: TrainSettings,
+    pub target: String,
+    pub runs: Vec<RecordedRun>,
+    /// Runs trained by this call (the rest were reused).
+    pub trained: usize,
+    /// Bayesian optimisation: each run's steps (its fidelity), in run order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<usize>,
+    /// Online reweighting: the weights after each update of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<WeightUpdate>,
+    /// Online reweighting: DoReMi's reference run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ProxyOutcome>,
 }

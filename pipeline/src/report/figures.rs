@@ -154,6 +154,20 @@ impl StepFigures {
     }
 }
 
+/// Each run's mixture and value of `target`.
+fn run_figures(
+    runs: &[crate::engine::mixture_summary::RecordedRun],
+    target: &str,
+) -> Vec<RunFigures> {
+    runs.iter()
+        .map(|r| RunFigures {
+            run: r.run,
+            weights: r.weights.clone(),
+            target: r.target(target),
+        })
+        .collect()
+}
+
 impl ReportFigures {
     pub fn of(summary: &RunSummary) -> Self {
         let choice = summary.mixture_choice.as_ref();
@@ -193,16 +207,11 @@ impl ReportFigures {
                     }),
                 }
             }),
-            proxy_runs: search.map_or_else(Vec::new, |s| {
-                s.runs
-                    .iter()
-                    .map(|r| RunFigures {
-                        run: r.run,
-                        weights: r.weights.clone(),
-                        target: r.target(&s.model.target),
-                    })
-                    .collect()
-            }),
+            proxy_runs: match (search, choice.and_then(|c| c.method_runs.as_ref())) {
+                (Some(s), _) => run_figures(&s.runs, &s.model.target),
+                (None, Some(m)) => run_figures(&m.runs, &m.target),
+                (None, None) => Vec::new(),
+            },
             shards: summary
                 .shards
                 .splits

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::html::{count, escape};
+use super::method_runs::method_runs_section;
 use super::mixture_search::model_section;
 use super::proxy_runs::{ProxyRuns, proxies_section};
 use crate::engine::mixture_summary::{MixtureSummary, ValidationSummary};
@@ -70,6 +71,9 @@ pub fn mixture_choice_section(html: &mut String, summary: &RunSummary) {
                 domains: choice.domains.len(),
             },
         );
+    }
+    if let Some(runs) = &choice.method_runs {
+        method_runs_section(html, runs, &choice.domains);
     }
 }
 

@@ -257,18 +257,23 @@ fn learning_curve(html: &mut String, evaluation: &EvaluationReport) {
     html.push_str("</table>");
 }
 
-/// CLIMB's rounds against random picks on the same query budgets.
+/// Random picks, CLIMB's rounds, Bayesian optimisation and RegMix's one shot on the same
+/// query budgets.
 fn climb_study(html: &mut String, evaluation: &EvaluationReport) {
     if evaluation.climb.is_empty() {
         return;
     }
     html.push_str(
-        "<h2>CLIMB rounds against random runs</h2><p class=\"muted\">Each strategy may query (\"train\") runs of the recorded training pool; \
-         CLIMB spends its budget in rounds of 4:2:1, picking later runs among those the refitted regressor predicts best. \
-         Judged by the true metric of the best run found and by ρ on the test runs of a regressor fitted on the queried runs.</p>",
+        "<h2>CLIMB rounds against random runs, Bayesian optimisation and RegMix's one shot</h2><p class=\"muted\">Each strategy may query (\"train\") runs of the recorded training pool; \
+         CLIMB spends its budget in rounds of 4:2:1, picking later runs among those the refitted regressor predicts best; \
+         Bayesian optimisation queries a random quarter, then one run at a time by a Gaussian process's expected improvement; \
+         RegMix's one shot queries all but one run at random, then the run the regressor predicts best. \
+         Judged by the true metric of the best run found and by ρ on the test runs of a model fitted on the queried runs \
+         (the Gaussian process for Bayesian optimisation).</p>",
     );
-    let series: Vec<Series> = [Strategy::Random, Strategy::Climb]
+    let series: Vec<Series> = Strategy::ALL
         .iter()
+        .filter(|&&strategy| evaluation.climb.iter().any(|p| p.strategy == strategy))
         .zip(COLORS)
         .map(|(&strategy, color)| Series {
             name: strategy.name().into(),

@@ -9,6 +9,7 @@ mod domains;
 pub mod figures;
 mod funnel;
 pub(crate) mod html;
+mod method_runs;
 mod mixture;
 mod mixture_choice;
 mod mixture_search;

@@ -104,6 +104,7 @@ fn mixture() -> Mixture {
             max_strength: 5.0,
             max_epochs: Some(4.0),
         }),
+        sampling: None,
     }
 }
 

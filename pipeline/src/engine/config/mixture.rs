@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! [mixture]
-//! method = "search"        # natural | search | file
+//! method = "search"        # natural | search | quadmix | bayes_opt | online | file
 //! prior = "natural"        # natural | uniform | { tokenizer = "llama.json", merges = 2000 }
 //! proxies = 16             # proxy runs (mixtures), trained on the output documents
 //! steps = 200              # optimizer steps per proxy
@@ -27,13 +27,21 @@
 //! # max_epochs and token_budget default to [shards] max_epochs and tokens
 //! validate = { steps = 600, seeds = 3 }
 //! # method = "file": file = "mixture.json"
+//! # method = "quadmix": documents drawn by quality rank within their domain
+//! quadmix = { quality = ["quality_score"], lower_is_better = [], epsilon = 1e-3, top = 10 }
+//! # method = "bayes_opt": a Gaussian process proposes one proxy at a time, at a fidelity
+//! # (a share of `steps`) chosen by information per cost; `proxies` full runs' worth of steps
+//! bayes_opt = { fidelities = [0.25, 1.0], initial = 4, candidates = 2000 }
+//! # method = "online": one proxy (`proxies` × `steps` steps) reweights its domains as it
+//! # trains (Aioli; DoReMi trains a reference proxy first and takes half the steps each)
+//! online = { algorithm = "aioli", rounds = 8, step_size = 1.0, smoothing = 1e-3 }
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use blend_mixers::{RegressorKind, SearchSettings};
-use blend_proxy_train::{DeviceChoice, Preset};
+use blend_proxy_train::{DeviceChoice, OnlineAlgorithm, OnlineSettings, Preset};
 use serde::{Deserialize, Serialize};
 
 use super::token_count::TokenCount;
@@ -44,15 +52,32 @@ pub const MEAN_LOSS: &str = "valid_loss";
 pub const LOSS_PREFIX: &str = "loss/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum MixtureMethod {
     /// Token shares of the output documents.
     #[default]
     Natural,
-    /// Proxies, a regressor and a search over the run's own domains.
+    /// RegMix: proxies, a regressor and a search over the run's own domains.
     Search,
+    /// QuaDMix: proxies on data drawn by quality rank and domain, a regressor over the
+    /// sampling parameters, the mean of the best predicted.
+    Quadmix,
+    /// Multi-fidelity Bayesian optimisation: a Gaussian process proposes each proxy run.
+    BayesOpt,
+    /// Domain weights learnt inside one proxy run (Aioli or DoReMi).
+    Online,
     /// A mixture searched elsewhere (`file`).
     File,
+}
+
+impl MixtureMethod {
+    /// Whether the method trains proxies on the run's documents.
+    pub fn trains_proxies(self) -> bool {
+        matches!(
+            self,
+            Self::Search | Self::Quadmix | Self::BayesOpt | Self::Online
+        )
+    }
 }
 
 impl std::fmt::Display for MixtureMethod {
@@ -60,8 +85,100 @@ impl std::fmt::Display for MixtureMethod {
         f.write_str(match self {
             Self::Natural => "natural",
             Self::Search => "search",
+            Self::Quadmix => "quadmix",
+            Self::BayesOpt => "bayes_opt",
+            Self::Online => "online",
             Self::File => "file",
         })
+    }
+}
+
+/// `quadmix = { … }`: the quality columns QuaDMix ranks documents by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuadMixConfig {
+    /// Numeric (or boolean) columns of the output documents; higher is better unless named
+    /// in `lower_is_better`.
+    pub quality: Vec<String>,
+    #[serde(default)]
+    pub lower_is_better: Vec<String>,
+    /// The sampling function's floor: expected copies of the worst documents.
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+    /// The chosen parameters are the mean of this many best predicted (the paper: 10).
+    #[serde(default = "default_quadmix_top")]
+    pub top: usize,
+}
+
+fn default_epsilon() -> f64 {
+    1e-3
+}
+fn default_quadmix_top() -> usize {
+    10
+}
+
+/// `bayes_opt = { … }`: the fidelities (shares of `steps`) a proposal may be trained at,
+/// the random first runs, and the candidates each proposal is chosen among.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BayesOptConfig {
+    #[serde(default = "default_fidelities")]
+    pub fidelities: Vec<f64>,
+    #[serde(default = "default_initial")]
+    pub initial: usize,
+    #[serde(default = "default_bo_candidates")]
+    pub candidates: usize,
+}
+
+fn default_fidelities() -> Vec<f64> {
+    vec![0.25, 1.0]
+}
+fn default_initial() -> usize {
+    4
+}
+fn default_bo_candidates() -> usize {
+    2000
+}
+
+impl Default for BayesOptConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every bayes_opt key has a default")
+    }
+}
+
+/// `online = { … }`: how one proxy run reweights its domains as it trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineConfig {
+    #[serde(default = "default_online_algorithm")]
+    pub algorithm: OnlineAlgorithm,
+    /// Weight updates over the run.
+    #[serde(default = "default_rounds")]
+    pub rounds: usize,
+    /// η of the exponentiated-gradient update.
+    #[serde(default = "default_step_size")]
+    pub step_size: f64,
+    /// Share of the uniform mixture mixed into every update (DoReMi's c).
+    #[serde(default = "default_smoothing")]
+    pub smoothing: f64,
+}
+
+fn default_online_algorithm() -> OnlineAlgorithm {
+    OnlineAlgorithm::Aioli
+}
+fn default_rounds() -> usize {
+    8
+}
+fn default_step_size() -> f64 {
+    OnlineSettings::default().step_size
+}
+fn default_smoothing() -> f64 {
+    OnlineSettings::default().smoothing
+}
+
+impl Default for OnlineConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every online key has a default")
     }
 }
 
@@ -169,6 +286,12 @@ pub struct MixtureConfig {
     pub token_budget: Option<TokenCount>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate: Option<ValidateConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quadmix: Option<QuadMixConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bayes_opt: Option<BayesOptConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineConfig>,
 }
 
 fn default_proxies() -> usize {
@@ -234,7 +357,7 @@ impl MixtureConfig {
                     "method = \"file\" needs file = \"mixture.json\"".into(),
                 ));
             }
-            MixtureMethod::Natural | MixtureMethod::Search if self.file.is_some() => {
+            method if method != MixtureMethod::File && self.file.is_some() => {
                 return Some((
                     "file",
                     format!(
@@ -245,7 +368,10 @@ impl MixtureConfig {
             }
             _ => {}
         }
-        if self.method != MixtureMethod::Search {
+        if let Some(problem) = self.method_table_problem() {
+            return Some(problem);
+        }
+        if !self.method.trains_proxies() {
             return None;
         }
         if self.proxies < 2 {
@@ -304,6 +430,106 @@ impl MixtureConfig {
             return Some(("validate", "steps and seeds must be positive".into()));
         }
         None
+    }
+
+    /// A method's own table (`quadmix`, `bayes_opt`, `online`): required or allowed only
+    /// with its method, and sound.
+    fn method_table_problem(&self) -> Option<(&'static str, String)> {
+        let tables = [
+            ("quadmix", MixtureMethod::Quadmix, self.quadmix.is_some()),
+            (
+                "bayes_opt",
+                MixtureMethod::BayesOpt,
+                self.bayes_opt.is_some(),
+            ),
+            ("online", MixtureMethod::Online, self.online.is_some()),
+        ];
+        for (key, method, present) in tables {
+            if present && self.method != method {
+                return Some((
+                    key,
+                    format!(
+                        "is only read with method = \"{method}\" (method is \"{}\")",
+                        self.method
+                    ),
+                ));
+            }
+        }
+        match self.method {
+            MixtureMethod::Quadmix => match &self.quadmix {
+                None => Some((
+                    "quadmix",
+                    "method = \"quadmix\" needs quadmix = { quality = [\"<column>\", …] }: the document columns to rank by".into(),
+                )),
+                Some(q) if q.quality.is_empty() => {
+                    Some(("quadmix", "quality names no column".into()))
+                }
+                Some(q) => q
+                    .lower_is_better
+                    .iter()
+                    .find(|c| !q.quality.contains(c))
+                    .map(|c| {
+                        (
+                            "quadmix",
+                            format!("lower_is_better names `{c}`, which is not in quality"),
+                        )
+                    })
+                    .or_else(|| {
+                        (!(q.epsilon.is_finite() && q.epsilon >= 0.0) || q.top == 0 || q.top > self.candidates)
+                            .then(|| ("quadmix", format!("epsilon must be ≥ 0 and top between 1 and candidates ({})", self.candidates)))
+                    }),
+            },
+            MixtureMethod::BayesOpt => {
+                let b = self.bayes_opt.clone().unwrap_or_default();
+                let levels_ok = !b.fidelities.is_empty()
+                    && b.fidelities.iter().all(|f| *f > 0.0 && *f <= 1.0)
+                    && b.fidelities.windows(2).all(|w| w[0] < w[1])
+                    && b.fidelities.last() == Some(&1.0);
+                if !levels_ok {
+                    return Some((
+                        "bayes_opt",
+                        format!(
+                            "fidelities {:?}: shares of steps, increasing, in (0, 1], the last 1",
+                            b.fidelities
+                        ),
+                    ));
+                }
+                (b.initial < 2 || b.initial > self.proxies || b.candidates == 0).then(|| {
+                    (
+                        "bayes_opt",
+                        format!(
+                            "initial ({}) must be between 2 and proxies ({}), candidates positive",
+                            b.initial, self.proxies
+                        ),
+                    )
+                })
+            }
+            MixtureMethod::Online => {
+                let o = self.online.clone().unwrap_or_default();
+                (o.rounds == 0
+                    || !(o.step_size.is_finite() && o.step_size > 0.0)
+                    || !(0.0..1.0).contains(&o.smoothing))
+                .then(|| {
+                    (
+                        "online",
+                        "rounds and step_size must be positive and smoothing in [0, 1)".into(),
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The online settings of `online = { … }` over a run of `steps` steps.
+    pub fn online_settings(&self) -> OnlineSettings {
+        let o = self.online.clone().unwrap_or_default();
+        OnlineSettings {
+            algorithm: o.algorithm,
+            rounds: o.rounds,
+            step_size: o.step_size,
+            smoothing: o.smoothing,
+            ..OnlineSettings::default()
+        }
     }
 }
 
@@ -372,6 +598,52 @@ mod tests {
             parse("method = \"search\"\nvalidate = { steps = 50 }")
                 .problem()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn each_method_table_belongs_to_its_method() {
+        assert_eq!(
+            parse("method = \"quadmix\"").problem().unwrap().0,
+            "quadmix"
+        );
+        assert!(
+            parse("method = \"quadmix\"\nquadmix = { quality = [\"quality_score\"] }")
+                .problem()
+                .is_none()
+        );
+        let (key, problem) = parse(
+            "method = \"quadmix\"\nquadmix = { quality = [\"s\"], lower_is_better = [\"ppl\"] }",
+        )
+        .problem()
+        .unwrap();
+        assert!(key == "quadmix" && problem.contains("`ppl`"), "{problem}");
+        let (key, problem) = parse("method = \"search\"\nonline = { rounds = 4 }")
+            .problem()
+            .unwrap();
+        assert!(
+            key == "online" && problem.contains("\"online\""),
+            "{problem}"
+        );
+        assert!(parse("method = \"bayes_opt\"").problem().is_none());
+        assert_eq!(
+            parse("method = \"bayes_opt\"\nbayes_opt = { fidelities = [0.5, 0.25] }")
+                .problem()
+                .unwrap()
+                .0,
+            "bayes_opt"
+        );
+        assert!(
+            parse("method = \"online\"\nonline = { algorithm = \"doremi\" }")
+                .problem()
+                .is_none()
+        );
+        assert_eq!(
+            parse("method = \"online\"\nonline = { rounds = 0 }")
+                .problem()
+                .unwrap()
+                .0,
+            "online"
         );
     }
 }

@@ -38,7 +38,8 @@ mod shards;
 mod token_count;
 
 pub use mixture::{
-    LOSS_PREFIX, MEAN_LOSS, MixtureConfig, MixtureMethod, NamedPrior, PriorConfig, ValidateConfig,
+    BayesOptConfig, LOSS_PREFIX, MEAN_LOSS, MixtureConfig, MixtureMethod, NamedPrior, OnlineConfig,
+    PriorConfig, QuadMixConfig, ValidateConfig,
 };
 pub use shards::ShardsConfig;
 pub use token_count::{TokenCount, parse_token_count};

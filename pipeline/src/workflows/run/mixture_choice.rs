@@ -6,8 +6,11 @@ use std::collections::BTreeSet;
 
 use blend_mixers::Mixture;
 
+use super::bayes_opt_search::bayes_opt_in_run;
 use super::domain_sizes::DomainSizes;
-use super::proxy_search::search_in_run;
+use super::online_search::online_in_run;
+use super::proxy_search::{SearchedMixture, search_in_run};
+use super::quadmix_search::quadmix_in_run;
 use crate::engine::config::{MixtureMethod, PipelineConfig};
 use crate::engine::mixture_summary::MixtureSummary;
 use crate::engine::runner::Curation;
@@ -43,6 +46,7 @@ pub async fn choose_mixture(
         prior: None,
         search: None,
         validation: None,
+        method_runs: None,
     };
     let mut warnings = implausible_domains(sizes, &config.output.domain_column);
     let (mixture, steps) = match config.mixture.method {
@@ -55,17 +59,21 @@ pub async fn choose_mixture(
         }
         MixtureMethod::Search => {
             let searched = search_in_run(config, curation, sizes, progress).await?;
-            summary.domains = searched
-                .search
-                .runs
-                .first()
-                .map_or(summary.domains, |r| r.domains.clone());
-            summary.natural = sizes.shares(&summary.domains);
-            summary.prior = Some(searched.prior);
-            warnings.extend(searched.search.warnings.iter().cloned());
-            summary.search = Some(searched.search);
-            summary.validation = searched.validation;
-            (searched.mixture, searched.steps)
+            take_searched(&mut summary, &mut warnings, sizes, searched)
+        }
+        MixtureMethod::Quadmix => {
+            let searched = quadmix_in_run(config, curation, sizes, progress).await?;
+            take_searched(&mut summary, &mut warnings, sizes, searched)
+        }
+        MixtureMethod::BayesOpt => {
+            let (searched, runs) = bayes_opt_in_run(config, curation, sizes, progress).await?;
+            summary.method_runs = Some(runs);
+            take_searched(&mut summary, &mut warnings, sizes, searched)
+        }
+        MixtureMethod::Online => {
+            let (searched, runs) = online_in_run(config, curation, sizes, progress).await?;
+            summary.method_runs = Some(runs);
+            take_searched(&mut summary, &mut warnings, sizes, searched)
         }
     };
     Ok(ChosenMixture {
@@ -74,6 +82,30 @@ pub async fn choose_mixture(
         steps,
         warnings,
     })
+}
+
+/// Records a searched mixture's prior, runs and validation in `summary`; returns the
+/// mixture and the search's steps.
+fn take_searched(
+    summary: &mut MixtureSummary,
+    warnings: &mut Vec<String>,
+    sizes: &DomainSizes,
+    searched: SearchedMixture,
+) -> (Mixture, Vec<StepRecord>) {
+    summary.domains = searched
+        .mixture
+        .domains
+        .iter()
+        .map(|d| d.domain.clone())
+        .collect();
+    summary.natural = sizes.shares(&summary.domains);
+    summary.prior = Some(searched.prior);
+    if let Some(search) = &searched.search {
+        warnings.extend(search.warnings.iter().cloned());
+    }
+    summary.search = searched.search;
+    summary.validation = searched.validation;
+    (searched.mixture, searched.steps)
 }
 
 /// A mixture file's domains must be the run's.

@@ -2,13 +2,17 @@
 //! accuracy against the synthetic corpus's ground truth (when the input is one),
 //! `run_summary.json` (in the work and output folders), `domains.csv` and `report.html`.
 
+mod bayes_opt_search;
 mod domain_sizes;
 mod domains_table;
 mod final_shards;
 mod json_step;
 mod mixture_choice;
+mod online_search;
 mod prior;
 mod proxy_search;
+mod proxy_setup;
+mod quadmix_search;
 mod validation;
 
 use std::collections::{BTreeMap, HashMap};

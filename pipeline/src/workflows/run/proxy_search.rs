@@ -7,28 +7,26 @@
 use std::path::{Path, PathBuf};
 
 use blend_datasets::read::InputSpec;
-use blend_mixers::{Mixture, RegressorModel, SamplerConfig, SearchSettings};
-use blend_proxy_train::ProxyData;
+use blend_mixers::{Mixture, RegressorModel, SearchSettings};
 use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
-use super::prior::prior_weights;
-use super::validation::{ValidationRequest, run_cost, validate_mixture};
+use super::proxy_setup::{ProxySetup, prepare_proxies};
+use super::validation::{run_cost, validate_choice};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{MixtureConfig, PipelineConfig, TokenizerConfig};
 use crate::engine::mixture_search::{
-    SamplerOptions, SearchRequest, WeightBound, apply_weight_bounds, apportion, search_mixture,
+    SamplerOptions, SearchRequest, WeightBound, apportion, search_mixture,
 };
 use crate::engine::mixture_summary::{NamedWeights, SearchSummary, ValidationSummary};
 use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
-use crate::workflows::search::proxy_data::prepare_proxy_data;
 use crate::workflows::search::{
-    FitRequest, MODEL_FILE, PROXY_DATA_DIR, ProxySearchRequest, RunsFolder, check_domain_sizes,
-    check_target, fit_regressor, too_few_runs, train_missing_runs, train_settings,
+    FitRequest, MODEL_FILE, ProxySearchRequest, RunsFolder, fit_regressor, too_few_runs,
+    train_missing_runs,
 };
 use crate::{BLEND_VERSION, PipelineError, Result};
 
@@ -39,7 +37,8 @@ pub const SEARCH_DIR: &str = "search";
 pub struct SearchedMixture {
     pub mixture: Mixture,
     pub prior: NamedWeights,
-    pub search: SearchSummary,
+    /// RegMix's and QuaDMix's proxies and regressor (none for BO and online reweighting).
+    pub search: Option<SearchSummary>,
     pub validation: Option<ValidationSummary>,
     /// The search's steps: proxy data, (prior,) proxy runs, regressor, search, validation.
     pub steps: Vec<StepRecord>,
@@ -53,155 +52,136 @@ pub async fn search_in_run(
     progress: &dyn Progress,
 ) -> Result<SearchedMixture> {
     let m = &config.mixture;
-    let dir = config.pipeline.work_dir.join(SEARCH_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
-    let request = proxy_request(config, curation, &dir);
-    let (data_manifest, data_reused) = prepare_proxy_data(&request, progress)?;
-    let data_cost = StepCost::read_from(&dir.join(PROXY_DATA_DIR));
-    let mut steps = vec![StepRecord::new("proxy_data", data_reused, data_cost)];
-    let data = ProxyData::read(&dir.join(PROXY_DATA_DIR))?;
-    check_target(&m.target, &data.domains)?;
-    check_domain_sizes(&data_manifest, m.sequence_length)?;
-    let domains = data.domains.clone();
-    let available = available_tokens(sizes, &domains)?;
-    let natural = sizes.shares(&domains);
-    let budget = config
-        .token_budget()
-        .unwrap_or_else(|| sizes.train_tokens());
-    let max_epochs = config.max_epochs();
-    check_budget(&domains, &available, budget, max_epochs)?;
-    let (prior, prior_step) = prior_weights(
-        &m.prior,
-        curation,
-        &config.output.domain_column,
-        &domains,
-        &natural,
-        &dir,
-        progress,
-    )
-    .await?;
-    steps.extend(prior_step);
-    let (min, max) = weight_bounds(m);
-    let mut sampler = SamplerConfig::regmix(prior.weights.clone());
-    sampler.temperature = m.temperature;
-    sampler.cap_epochs(&available, budget, max_epochs);
-    apply_weight_bounds(&mut sampler, &domains, &min, &max)?;
-    let mixtures = sampler.design_runs(m.proxies, config.pipeline.seed)?;
-    let settings = train_settings(&request, data.vocab_size);
-    let runs_key = CacheKey::new(&(&data_manifest.key, &settings));
+    let seed = config.pipeline.seed;
+    let setup = prepare_proxies(config, curation, sizes, progress).await?;
+    let mut steps = setup.steps.clone();
+    let mixtures = setup.sampler.design_runs(m.proxies, seed)?;
+    let runs_key = CacheKey::new(&(&setup.data_manifest.key, &setup.settings));
     let folder = RunsFolder {
-        dir: dir.join(format!("runs-{runs_key}")),
-        state_file: dir.join(format!("runs-{runs_key}")).join("state.json"),
+        dir: setup.dir.join(format!("runs-{runs_key}")),
+        state_file: setup
+            .dir
+            .join(format!("runs-{runs_key}"))
+            .join("state.json"),
         restart: false,
     };
     let (runs, trained) = train_missing_runs(
         &folder,
-        &data,
-        &data_manifest.key,
-        &settings,
+        &setup.data,
+        &setup.data_manifest.key,
+        &setup.settings,
         &mixtures,
         m.parallel.max(1),
         progress,
     )?;
     let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
     steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
-    let warnings = too_few_runs(runs.len(), domains.len());
+    let warnings = too_few_runs(runs.len(), setup.domains.len());
     let fit_key = CacheKey::new(&FitKey {
         blend: BLEND_VERSION,
         runs: runs.iter().map(FittedRun::of).collect(),
         target: &m.target,
         regressor: m.regressor,
-        seed: config.pipeline.seed,
+        seed,
     });
-    let fit = cached(stage_dir(&dir, "regressor", &fit_key), &fit_key, |tmp| {
-        let fit = FitRequest {
-            target: &m.target,
-            regressor: m.regressor,
-            seed: config.pipeline.seed,
-        };
-        Ok(JsonStep::new(
-            &fit_key,
-            fit_regressor(tmp, fit, &domains, &runs)?,
-        ))
-    })?;
+    let fit = cached(
+        stage_dir(&setup.dir, "regressor", &fit_key),
+        &fit_key,
+        |tmp| {
+            let fit = FitRequest {
+                target: &m.target,
+                regressor: m.regressor,
+                seed,
+            };
+            Ok(JsonStep::new(
+                &fit_key,
+                fit_regressor(tmp, fit, &setup.domains, &runs)?,
+            ))
+        },
+    )?;
     steps.push(StepRecord::new("regressor", fit.reused, fit.cost));
     let model: RegressorModel = fit.output.output;
+    let (mut mixture, search_step) =
+        search_step(config, &setup, sizes, &fit_key, &fit.dir, progress)?;
+    steps.push(search_step);
+    rebudget(&mut mixture, setup.budget, &setup.available);
+    let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
+    let validation = validate_choice(config, &setup, &chosen, None, progress)?;
+    steps.extend(validation.as_ref().map(|v| v.1.clone()));
+    let natural = &setup.natural;
+    Ok(SearchedMixture {
+        mixture,
+        prior: setup.prior.clone(),
+        search: Some(SearchSummary {
+            natural_predicted: model.regressor()?.predict(natural, natural.len())[0],
+            settings: setup.settings.clone(),
+            runs,
+            trained,
+            model,
+            warnings,
+        }),
+        validation: validation.map(|v| v.0),
+        steps,
+    })
+}
+
+/// The cached search over the fitted model in `fit_dir`: the mixture and its step.
+fn search_step(
+    config: &PipelineConfig,
+    setup: &ProxySetup,
+    sizes: &DomainSizes,
+    fit_key: &CacheKey,
+    fit_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(Mixture, StepRecord)> {
+    let m = &config.mixture;
+    let seed = config.pipeline.seed;
     // The budget reaches the search only through the epoch caps it binds (`upper`), so a
     // new `[shards] tokens` that binds no domain reuses the search.
     let search_key = CacheKey::new(&SearchKey {
         fit: fit_key.hash(),
         config: m,
-        prior: &prior,
+        prior: &setup.prior,
         sizes,
-        upper: &sampler.upper,
-        seed: config.pipeline.seed,
+        upper: &setup.sampler.upper,
+        seed,
     });
-    let model_path = fit.dir.join(MODEL_FILE);
-    let searched = cached(stage_dir(&dir, "search", &search_key), &search_key, |tmp| {
-        let domains_csv = tmp.join("domains.csv");
-        sizes.write_csv(&domains_csv)?;
-        let request = SearchRequest {
-            model: model_path.clone(),
-            settings: SearchSettings {
-                candidates: m.candidates,
-                top_k: m.top_k,
-                bootstrap: m.bootstrap,
-                seed: config.pipeline.seed,
-                ..SearchSettings::default()
-            },
-            sampler: SamplerOptions {
-                temperature: m.temperature,
-                ..SamplerOptions::default()
-            },
-            domain_tokens: Some(domains_csv),
-            prior: Some((prior.name.clone(), prior.weights.clone())),
-            token_budget: Some(budget),
-            max_epochs,
-            min_weights: min.clone(),
-            max_weights: max.clone(),
-        };
-        let mut mixture = search_mixture(&request, progress)?.mixture;
-        mixture
-            .inputs
-            .insert("proxy_data".into(), data_manifest.key.clone());
-        Ok(JsonStep::new(&search_key, mixture))
-    })?;
-    steps.push(StepRecord::new("search", searched.reused, searched.cost));
-    let mut mixture = searched.output.output;
-    rebudget(&mut mixture, budget, &available);
-    let validation = match m.validate {
-        None => None,
-        Some(validate) => {
-            let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
-            let request = ValidationRequest {
-                validate,
-                data: &data,
-                data_key: &data_manifest.key,
-                settings: &settings,
-                target: &m.target,
-                chosen: &chosen,
-                natural: &natural,
-                parallel: m.parallel.max(1),
+    let model_path = fit_dir.join(MODEL_FILE);
+    let searched = cached(
+        stage_dir(&setup.dir, "search", &search_key),
+        &search_key,
+        |tmp| {
+            let domains_csv = tmp.join("domains.csv");
+            sizes.write_csv(&domains_csv)?;
+            let request = SearchRequest {
+                model: model_path.clone(),
+                settings: SearchSettings {
+                    candidates: m.candidates,
+                    top_k: m.top_k,
+                    bootstrap: m.bootstrap,
+                    seed,
+                    ..SearchSettings::default()
+                },
+                sampler: SamplerOptions {
+                    temperature: m.temperature,
+                    ..SamplerOptions::default()
+                },
+                domain_tokens: Some(domains_csv),
+                prior: Some((setup.prior.name.clone(), setup.prior.weights.clone())),
+                token_budget: Some(setup.budget),
+                max_epochs: setup.max_epochs,
+                min_weights: setup.min.clone(),
+                max_weights: setup.max.clone(),
             };
-            let (summary, step) = validate_mixture(&request, &dir, progress)?;
-            steps.push(step);
-            Some(summary)
-        }
-    };
-    Ok(SearchedMixture {
-        mixture,
-        prior,
-        search: SearchSummary {
-            natural_predicted: model.regressor()?.predict(&natural, natural.len())[0],
-            settings,
-            runs,
-            trained,
-            model,
-            warnings,
+            let mut mixture = search_mixture(&request, progress)?.mixture;
+            mixture
+                .inputs
+                .insert("proxy_data".into(), setup.data_manifest.key.clone());
+            Ok(JsonStep::new(&search_key, mixture))
         },
-        validation,
-        steps,
-    })
+    )?;
+    let step = StepRecord::new("search", searched.reused, searched.cost);
+    Ok((searched.output.output, step))
 }
 
 /// What the regressor fit depends on.
@@ -250,7 +230,7 @@ struct SearchKey<'a> {
 
 /// Sets the tokens each domain of `mixture` draws from `budget`, and its epochs over the
 /// `available` train tokens (in the mixture's domain order).
-fn rebudget(mixture: &mut Mixture, budget: u64, available: &[u64]) {
+pub(super) fn rebudget(mixture: &mut Mixture, budget: u64, available: &[u64]) {
     let weights: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
     let tokens = apportion(&weights, budget);
     mixture.total_tokens = budget;
@@ -267,7 +247,11 @@ fn rebudget(mixture: &mut Mixture, budget: u64, available: &[u64]) {
 
 /// The `blend search` request the run's search amounts to: the output stage's Parquet
 /// parts as inputs, the run's tokenizer (or one of `[mixture] vocab_size`), in `dir`.
-fn proxy_request(config: &PipelineConfig, curation: &Curation, dir: &Path) -> ProxySearchRequest {
+pub(super) fn proxy_request(
+    config: &PipelineConfig,
+    curation: &Curation,
+    dir: &Path,
+) -> ProxySearchRequest {
     let m = &config.mixture;
     let (docs_dir, docs_manifest) = (&curation.docs.0, &curation.docs.1);
     let inputs = docs_manifest
@@ -293,7 +277,7 @@ fn proxy_request(config: &PipelineConfig, curation: &Curation, dir: &Path) -> Pr
 }
 
 /// `[mixture] min_weight` / `max_weight` as bounds.
-fn weight_bounds(m: &MixtureConfig) -> (Vec<WeightBound>, Vec<WeightBound>) {
+pub(super) fn weight_bounds(m: &MixtureConfig) -> (Vec<WeightBound>, Vec<WeightBound>) {
     let bounds = |map: &std::collections::BTreeMap<String, f64>| {
         map.iter()
             .map(|(domain, &value)| WeightBound {
@@ -306,7 +290,7 @@ fn weight_bounds(m: &MixtureConfig) -> (Vec<WeightBound>, Vec<WeightBound>) {
 }
 
 /// The final shards' train tokens of each of `domains`.
-fn available_tokens(sizes: &DomainSizes, domains: &[String]) -> Result<Vec<u64>> {
+pub(super) fn available_tokens(sizes: &DomainSizes, domains: &[String]) -> Result<Vec<u64>> {
     domains
         .iter()
         .map(|d| {

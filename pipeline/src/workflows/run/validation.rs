@@ -8,16 +8,19 @@ use std::path::Path;
 
 use blend_proxy_train::{ProxyData, ProxyOutcome, TrainSettings};
 
+use super::proxy_setup::ProxySetup;
 use crate::Result;
 use crate::engine::cache::CacheKey;
-use crate::engine::config::ValidateConfig;
+use crate::engine::config::{PipelineConfig, ValidateConfig};
+use crate::engine::mixture_summary::RecordedRun;
 use crate::engine::mixture_summary::ValidationSummary;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::search::{RunsFolder, train_missing_runs};
 
-/// What a validation trains.
+/// What a validation trains: per seed, the chosen mixture in `validate-chosen-<key>` and the
+/// natural one in `validate-natural-<key>` (keyed by data and settings).
 pub struct ValidationRequest<'a> {
     pub validate: ValidateConfig,
     pub data: &'a ProxyData,
@@ -26,6 +29,9 @@ pub struct ValidationRequest<'a> {
     pub settings: &'a TrainSettings,
     pub target: &'a str,
     pub chosen: &'a [f64],
+    /// Data the chosen mixture trains on instead of `data`, with its key (QuaDMix's
+    /// documents drawn by quality); the natural mixture always trains on `data`.
+    pub chosen_data: Option<(&'a ProxyData, &'a str)>,
     pub natural: &'a [f64],
     pub parallel: usize,
 }
@@ -44,12 +50,6 @@ pub fn validate_mixture(
         chosen: Vec::new(),
         natural: Vec::new(),
     };
-    let mixtures: Vec<f64> = request
-        .chosen
-        .iter()
-        .chain(request.natural)
-        .copied()
-        .collect();
     let mut trained = 0;
     let mut costs = Vec::new();
     for i in 0..request.validate.seeds {
@@ -58,26 +58,37 @@ pub fn validate_mixture(
         settings.warmup_steps = (settings.steps / 10).max(1);
         // Seeds other than the search's, so validation does not replay its batches.
         settings.seed = request.settings.seed.wrapping_add(1 + i as u64);
-        let key = CacheKey::new(&(request.data_key, &settings));
-        let folder = RunsFolder {
-            dir: dir.join(format!("validate-{key}")),
-            state_file: dir.join(format!("validate-{key}")).join("state.json"),
-            restart: false,
-        };
-        let (runs, now) = train_missing_runs(
-            &folder,
-            request.data,
-            request.data_key,
+        // The natural mixture's runs are shared by every method validated on this data.
+        let (chosen_data, chosen_key) = request
+            .chosen_data
+            .unwrap_or((request.data, request.data_key));
+        let (chosen, now) = train_runs(
+            request,
+            chosen_data,
+            chosen_key,
             &settings,
-            &mixtures,
-            request.parallel,
+            request.chosen,
+            dir,
+            "validate-chosen",
             progress,
         )?;
         trained += now;
-        costs.extend(runs.iter().map(|r| run_cost(&r.outcome)));
+        let (natural, now) = train_runs(
+            request,
+            request.data,
+            request.data_key,
+            &settings,
+            request.natural,
+            dir,
+            "validate-natural",
+            progress,
+        )?;
+        trained += now;
+        let (chosen, natural) = (&chosen[0], &natural[0]);
+        costs.extend([chosen, natural].map(|r| run_cost(&r.outcome)));
         summary.seeds.push(settings.seed);
-        summary.chosen.push(runs[0].target(request.target));
-        summary.natural.push(runs[1].target(request.target));
+        summary.chosen.push(chosen.target(request.target));
+        summary.natural.push(natural.target(request.target));
     }
     let (chosen, chosen_sd) = ValidationSummary::mean_sd(&summary.chosen);
     let (natural, natural_sd) = ValidationSummary::mean_sd(&summary.natural);
@@ -89,6 +100,62 @@ pub fn validate_mixture(
     );
     let step = StepRecord::new("validate", trained == 0, StepCost::sum(costs));
     Ok((summary, step))
+}
+
+/// `[mixture] validate` of a method's `chosen` weights against the natural mixture, on the
+/// proxy data of `setup` (or `chosen_data` for the chosen mixture); `None` when not asked.
+pub fn validate_choice(
+    config: &PipelineConfig,
+    setup: &ProxySetup,
+    chosen: &[f64],
+    chosen_data: Option<(&ProxyData, &str)>,
+    progress: &dyn Progress,
+) -> Result<Option<(ValidationSummary, StepRecord)>> {
+    let m = &config.mixture;
+    let Some(validate) = m.validate else {
+        return Ok(None);
+    };
+    let request = ValidationRequest {
+        validate,
+        data: &setup.data,
+        data_key: &setup.data_manifest.key,
+        settings: &setup.settings,
+        target: &m.target,
+        chosen,
+        chosen_data,
+        natural: &setup.natural,
+        parallel: m.parallel.max(1),
+    };
+    validate_mixture(&request, &setup.dir, progress).map(Some)
+}
+
+/// Trains (or reuses) `mixtures` on `data` under `dir/<folder>-<key of data and settings>`.
+#[allow(clippy::too_many_arguments)]
+fn train_runs(
+    request: &ValidationRequest<'_>,
+    data: &ProxyData,
+    data_key: &str,
+    settings: &TrainSettings,
+    mixtures: &[f64],
+    dir: &Path,
+    folder: &str,
+    progress: &dyn Progress,
+) -> Result<(Vec<RecordedRun>, usize)> {
+    let key = CacheKey::new(&(data_key, settings));
+    let folder = RunsFolder {
+        dir: dir.join(format!("{folder}-{key}")),
+        state_file: dir.join(format!("{folder}-{key}")).join("state.json"),
+        restart: false,
+    };
+    train_missing_runs(
+        &folder,
+        data,
+        data_key,
+        settings,
+        mixtures,
+        request.parallel,
+        progress,
+    )
 }
 
 /// What a proxy run cost when it was trained (its file keeps the times, not the memory).

@@ -11,6 +11,7 @@
 //! numbers): their losses differ by their mixtures, not by luck of the draw.
 
 pub(crate) mod proxy_data;
+pub(crate) mod proxy_quality;
 mod recorded_runs;
 mod report;
 
@@ -30,7 +31,7 @@ use blend_proxy_train::{
 
 use super::run::{DomainSize, DomainSizes};
 use super::write_output;
-use crate::engine::config::{MixtureConfig, TokenizerConfig};
+use crate::engine::config::{MixtureConfig, MixtureMethod, TokenizerConfig};
 use crate::engine::mixture_search::{SamplerOptions, SearchRequest, search_mixture};
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, PipelineError, Result};
@@ -77,6 +78,8 @@ pub struct ProxySearchRequest {
     pub out_dir: PathBuf,
     /// Discard recorded runs made with other settings instead of failing.
     pub restart: bool,
+    /// Document columns kept beside the train streams (QuaDMix ranks documents by them).
+    pub quality_columns: Vec<String>,
 }
 
 impl ProxySearchRequest {
@@ -103,6 +106,7 @@ impl ProxySearchRequest {
             seed: 0,
             out_dir,
             restart: false,
+            quality_columns: Vec::new(),
         }
     }
 }
@@ -128,6 +132,9 @@ impl ProxySearchRequest {
         self.search.bootstrap = m.bootstrap;
         if let Some(max_epochs) = m.max_epochs {
             self.max_epochs = max_epochs;
+        }
+        if let (MixtureMethod::Quadmix, Some(q)) = (m.method, &m.quadmix) {
+            self.quality_columns = q.quality.clone();
         }
     }
 }
@@ -357,10 +364,15 @@ pub(crate) fn train_missing_runs(
 
 /// The warning a user should read before trusting a mixture fitted on few runs.
 pub(crate) fn too_few_runs(runs: usize, domains: usize) -> Vec<String> {
+    too_few_runs_for(runs, domains, "domains")
+}
+
+/// [`too_few_runs`] for a regressor over `features` named `what` (QuaDMix's parameters).
+pub(crate) fn too_few_runs_for(runs: usize, features: usize, what: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    if runs < 4 * domains {
+    if runs < 4 * features {
         warnings.push(format!(
-            "only {runs} proxy runs for {domains} domains: the regressor has little to learn from (RegMix fitted 512 runs for 17 domains); raise --proxies ([mixture] proxies in a pipeline file)"
+            "only {runs} proxy runs for {features} {what}: the regressor has little to learn from (RegMix fitted 512 runs for 17 domains); raise --proxies ([mixture] proxies in a pipeline file)"
         ));
     }
     for warning in &warnings {

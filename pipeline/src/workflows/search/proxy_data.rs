@@ -16,6 +16,7 @@ use blend_operators::operator::{column_names, string_column};
 use blend_proxy_train::{ProxyDataManifest, ProxyDataWriter};
 use serde::Serialize;
 
+use super::proxy_quality::ProxyQuality;
 use super::{PROXY_DATA_DIR, ProxySearchRequest};
 use crate::engine::cache::{CacheKey, FileFingerprint};
 use crate::engine::checksums::{verify_checksums, write_checksums};
@@ -41,6 +42,9 @@ struct ProxyDataKey<'a> {
     sequence_length: usize,
     split: &'static str,
     seed: u64,
+    /// QuaDMix's quality columns, kept beside the train streams (absent: none).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    quality: &'a [String],
 }
 
 /// The documents the proxy data is made of: input files as found (path, size, time), or
@@ -88,6 +92,7 @@ pub(crate) fn prepare_proxy_data(
         sequence_length: request.sequence_length,
         split: SPLIT_RULE,
         seed: request.seed,
+        quality: &request.quality_columns,
     });
     let dir = request.out_dir.join(PROXY_DATA_DIR);
     if let Ok(manifest) = ProxyDataManifest::read(&dir)
@@ -108,6 +113,7 @@ pub(crate) fn prepare_proxy_data(
     let tokenizer = proxy_tokenizer(request, &reader, progress)?;
     let mut writer = ProxyDataWriter::create(&dir, tokenizer.info.clone(), key.hash().to_string())?;
     let bar = progress.start("tokenize", None, "docs");
+    let mut quality = ProxyQuality::new(request.quality_columns.clone());
     let mut write_batch = |batch: &RecordBatch| -> Result<()> {
         let texts = string_values(batch, TEXT_COLUMN)?;
         let ids = string_values(batch, ID_COLUMN)?;
@@ -116,6 +122,7 @@ pub(crate) fn prepare_proxy_data(
             .map(|i| if texts.is_null(i) { "" } else { texts.value(i) })
             .collect();
         let tokens = encode_documents(&tokenizer, &text_refs, tokenizer.info.eos_id)?;
+        let quality_values = quality.batch_values(batch)?;
         for (row, tokens) in tokens.iter().enumerate() {
             let domain = if domains.is_null(row) {
                 "unknown"
@@ -127,6 +134,9 @@ pub(crate) fn prepare_proxy_data(
             let (train, held_out) = tokens.split_at(tokens.len() - tail);
             if !train.is_empty() {
                 writer.add(domain, valid, train)?;
+                if !valid && !quality.columns.is_empty() {
+                    quality.push(domain, &quality_values, row);
+                }
             }
             if !held_out.is_empty() {
                 writer.add(domain, true, held_out)?;
@@ -137,6 +147,9 @@ pub(crate) fn prepare_proxy_data(
     };
     for_each_batch(&reader, &mut |batch| write_batch(batch))?;
     let manifest = writer.finish()?;
+    if !quality.columns.is_empty() {
+        quality.write(&dir)?;
+    }
     // Kept beside the committed streams (read back by `StepCost::read_from`).
     meter.finish().write_to(&dir)?;
     // Last: a folder without its checksum list (killed here) is recomputed.

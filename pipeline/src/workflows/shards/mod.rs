@@ -21,6 +21,7 @@ use blend_datasets::shards::{
 pub use crate::engine::config::{ShardsConfig, parse_token_count};
 use blend_kernels::SeededRng;
 use blend_mixers::Mixture;
+use blend_mixers::quadmix::{QualitySampling, quality_ranks};
 use serde::Serialize;
 
 use document_index::{DocumentIndex, TokenFile, tokenize_into};
@@ -259,15 +260,21 @@ fn plan_draw(
         .domains
         .iter()
         .zip(train_docs)
-        .map(|(d, docs)| DomainDocuments {
-            domain: d.domain.clone(),
-            weight: d.weight,
-            doc_tokens: docs
-                .iter()
-                .map(|&doc| u64::from(index.lengths[doc as usize]))
-                .collect(),
+        .map(|(d, docs)| {
+            Ok(DomainDocuments {
+                domain: d.domain.clone(),
+                weight: d.weight,
+                doc_tokens: docs
+                    .iter()
+                    .map(|&doc| u64::from(index.lengths[doc as usize]))
+                    .collect(),
+                doc_weights: match &inputs.mixture.sampling {
+                    Some(sampling) => Some(quality_weights(sampling, &d.domain, index, docs)?),
+                    None => None,
+                },
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let tokens = settings.tokens.get();
     plan_selection(&domains, tokens, settings.max_epochs, inputs.seed).map_err(|e| {
         PipelineError::Budget {
@@ -276,6 +283,30 @@ fn plan_draw(
             problem: e.to_string(),
         }
     })
+}
+
+/// Expected copies of each of a domain's train documents `docs` under QuaDMix's sampling
+/// function: their quality ranks within the domain, through `S(r)`.
+fn quality_weights(
+    sampling: &QualitySampling,
+    domain: &str,
+    index: &DocumentIndex,
+    docs: &[u32],
+) -> Result<Vec<f64>> {
+    let columns: Vec<Vec<f64>> = index
+        .quality
+        .iter()
+        .map(|values| docs.iter().map(|&doc| values[doc as usize]).collect())
+        .collect();
+    let ranks = quality_ranks(
+        &columns,
+        &sampling.higher_is_better(),
+        &sampling.merge_weights,
+    );
+    Ok(ranks
+        .iter()
+        .map(|&r| sampling.frequency(domain, r))
+        .collect::<std::result::Result<_, _>>()?)
 }
 
 fn split_writer(

@@ -1,0 +1,213 @@
+//! `[mixture] method = "bayes_opt"` inside a run (multi-fidelity Bayesian optimisation after
+//! ADMIRE-BayesOpt, 2025): a Gaussian process over (mixture, fidelity) proposes one proxy
+//! run at a time — the mixture of highest expected improvement at full fidelity, trained at
+//! the fidelity (a share of `steps`) that removes the most uncertainty there per step spent.
+//! The budget is `proxies` full-fidelity runs' worth of steps, so BO spends what RegMix
+//! spends. The first `initial` runs are RegMix's spread-out design, alternating the lowest
+//! and the full fidelity so the process sees how they relate. The choice is the best
+//! posterior mean at full fidelity.
+//!
+//! Every run is its own cached step keyed by its mixture and steps; proposals depend only on
+//! earlier results and seeds, so a resumed run proposes the same runs again.
+
+use std::borrow::Cow;
+
+use blend_mixers::bayes_opt::{BayesOptSettings, Fidelity, Observation, best_predicted, propose};
+use blend_proxy_train::TrainSettings;
+use serde::Serialize;
+
+use super::domain_sizes::DomainSizes;
+use super::proxy_search::SearchedMixture;
+use super::proxy_setup::{ProxySetup, point_prediction, prepare_proxies};
+use super::validation::{run_cost, validate_choice};
+use crate::engine::cache::CacheKey;
+use crate::engine::config::PipelineConfig;
+use crate::engine::mixture_summary::{MethodRuns, RecordedRun};
+use crate::engine::runner::Curation;
+use crate::engine::step_cost::StepCost;
+use crate::engine::summary::StepRecord;
+use crate::progress::Progress;
+use crate::{BLEND_VERSION, Result};
+
+/// Runs Bayesian optimisation over the curation's output documents.
+pub async fn bayes_opt_in_run(
+    config: &PipelineConfig,
+    curation: &Curation,
+    sizes: &DomainSizes,
+    progress: &dyn Progress,
+) -> Result<(SearchedMixture, MethodRuns)> {
+    let m = &config.mixture;
+    let seed = config.pipeline.seed;
+    let setup = prepare_proxies(config, curation, sizes, progress).await?;
+    let trials = run_trials(config, &setup, progress)?;
+    let mut steps = setup.steps.clone();
+    let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
+    steps.push(StepRecord::new("proxy_runs", trials.trained == 0, cost));
+    let choice = best_predicted(
+        &trials.observations,
+        &setup.sampler,
+        &bo_settings(config, usize::MAX / 2),
+    )?;
+    let mut mixture = setup.mixture(sizes, "bayes_opt", &choice.weights, seed);
+    mixture.prediction = Some(point_prediction(&m.target, choice.mean));
+    let validation = validate_choice(config, &setup, &choice.weights, None, progress)?;
+    steps.extend(validation.as_ref().map(|v| v.1.clone()));
+    let method_runs = MethodRuns {
+        settings: setup.settings.clone(),
+        target: m.target.clone(),
+        runs: trials.runs,
+        trained: trials.trained,
+        steps: trials.steps,
+        schedule: Vec::new(),
+        reference: None,
+    };
+    let searched = SearchedMixture {
+        mixture,
+        prior: setup.prior,
+        search: None,
+        validation: validation.map(|v| v.0),
+        steps,
+    };
+    Ok((searched, method_runs))
+}
+
+/// The proposal settings of the `proposal`-th run (its own candidates' seed).
+fn bo_settings(config: &PipelineConfig, proposal: usize) -> BayesOptSettings {
+    BayesOptSettings {
+        candidates: config
+            .mixture
+            .bayes_opt
+            .clone()
+            .unwrap_or_default()
+            .candidates,
+        seed: config.pipeline.seed.wrapping_add(proposal as u64),
+        minimize: true,
+        ..BayesOptSettings::default()
+    }
+}
+
+/// The runs of the loop, in order, with what the Gaussian process observed of them.
+struct Trials {
+    observations: Vec<Observation>,
+    runs: Vec<RecordedRun>,
+    /// Each run's steps (its fidelity).
+    steps: Vec<usize>,
+    trained: usize,
+}
+
+/// The design, then one proposal at a time, until `proxies` full runs' worth of steps are
+/// spent.
+fn run_trials(
+    config: &PipelineConfig,
+    setup: &ProxySetup,
+    progress: &dyn Progress,
+) -> Result<Trials> {
+    let m = &config.mixture;
+    let b = m.bayes_opt.clone().unwrap_or_default();
+    let seed = config.pipeline.seed;
+    let fidelities: Vec<Fidelity> = b
+        .fidelities
+        .iter()
+        .map(|&level| Fidelity { level, cost: level })
+        .collect();
+    let initial = setup.sampler.design_runs(b.initial, seed)?;
+    let d = setup.domains.len();
+    let budget = m.proxies as f64;
+    let mut spent = 0.0;
+    let mut trials = Trials {
+        observations: Vec::new(),
+        runs: Vec::new(),
+        steps: Vec::new(),
+        trained: 0,
+    };
+    let bar = progress.start(
+        "train BO proxies",
+        Some((m.proxies * setup.settings.steps) as u64),
+        "steps",
+    );
+    loop {
+        let run = trials.runs.len();
+        let (weights, fidelity) = if run < b.initial {
+            // The design alternates the cheapest and the full fidelity.
+            let level = if run.is_multiple_of(2) {
+                0
+            } else {
+                fidelities.len() - 1
+            };
+            (initial[run * d..(run + 1) * d].to_vec(), level)
+        } else {
+            let proposal = propose(
+                &trials.observations,
+                &setup.sampler,
+                &fidelities,
+                &bo_settings(config, run),
+            )?;
+            (proposal.weights, proposal.fidelity)
+        };
+        // The proposed fidelity, or the richest one the budget still pays for.
+        let Some(fidelity) = (0..=fidelity)
+            .rev()
+            .find(|&f| spent + fidelities[f].cost <= budget + 1e-9)
+        else {
+            break;
+        };
+        let steps = ((fidelities[fidelity].level * m.steps as f64).round() as usize).max(1);
+        let (recorded, reused) = train_run(setup, run, &weights, steps, seed, &|_| bar.advance(1))?;
+        trials.trained += usize::from(!reused);
+        spent += fidelities[fidelity].cost;
+        trials.observations.push(Observation {
+            weights,
+            fidelity: fidelities[fidelity].level,
+            value: recorded.target(&m.target),
+        });
+        trials.runs.push(recorded);
+        trials.steps.push(steps);
+    }
+    bar.finish(&format!(
+        "{} runs, {} trained",
+        trials.runs.len(),
+        trials.trained
+    ));
+    Ok(trials)
+}
+
+/// What one BO run depends on.
+#[derive(Serialize)]
+struct RunKey<'a> {
+    blend: &'a str,
+    data: &'a str,
+    settings: &'a TrainSettings,
+    weights: &'a [f64],
+    run: usize,
+}
+
+/// Trains (or reuses) run `run`: `weights` for `steps` steps.
+fn train_run(
+    setup: &ProxySetup,
+    run: usize,
+    weights: &[f64],
+    steps: usize,
+    seed: u64,
+    on_step: &(dyn Fn(usize) + Sync),
+) -> Result<(RecordedRun, bool)> {
+    let mut settings = setup.settings.clone();
+    settings.steps = steps;
+    settings.warmup_steps = (steps / 10).max(1);
+    settings.seed = seed;
+    let key = CacheKey::new(&RunKey {
+        blend: BLEND_VERSION,
+        data: &setup.data_manifest.key,
+        settings: &settings,
+        weights,
+        run,
+    });
+    let prepare = || (Cow::Borrowed(&setup.data), weights.to_vec());
+    setup.cached_run(
+        &format!("bo-run-{run:05}"),
+        &key,
+        run,
+        &prepare,
+        &settings,
+        on_step,
+    )
+}
