@@ -6,17 +6,32 @@
 #   2. the shared corpora as bench/job/run.sh prepares them (examples/web_english over
 #      DATA/corpora, DOCS_PER_FILE documents of each file); skipped when DATA/corpora is absent.
 # Every method spends PROXIES × STEPS optimizer steps of proxy training and is validated with
-# the same `validate = { steps = VALIDATE_STEPS, seeds = SEEDS }`. All runs of a corpus share
-# one work folder, so curation and the proxies' token streams are computed once; only the
-# [mixture] table differs. After each run output/report.json, output/mixture.json and
-# output/run_summary.json are copied to runs/<method>/, and one table per corpus is printed:
-# method | proxy runs | validated held-out loss of the chosen and the natural mixture (mean ±
-# sd over seeds) | chosen − natural | wall seconds, then each method's chosen weights.
+# the same `validate = { steps = VALIDATE_STEPS, seeds = SEEDS }`. All runs of a corpus (and
+# pipeline seed) share one work folder, so curation and the proxies' token streams are
+# computed once; only the [mixture] table differs. After each run output/report.json,
+# output/mixture.json and output/run_summary.json are copied to runs/<method>/, and one table
+# per corpus (and seed) is printed: method | proxy runs | validated held-out loss of the chosen
+# and the natural mixture (mean ± sd over validation seeds) | chosen − natural | wall seconds,
+# then each method's chosen weights.
+# Repeats: REPEATS=N (default 1) runs each corpus's comparison under the pipeline seeds SEED0,
+# SEED0+1, …, SEED0+N−1 (`[pipeline] seed`; SEED0 defaults to the base pipeline file's seed,
+# 7 for both corpora). The pipeline seed drives fuzzy dedup, embedding and clustering as well
+# as the proxies and the validation runs (the synthetic corpus's demo corpus and classifier
+# stay the same; the shared corpora's domains are k-means clusters, so they may differ from
+# seed to seed). Each seed has its own folder <corpus>/seed-<s>/ (its work/, output/, runs/;
+# the inputs and quality_model.bin are symlinked, and a new seed's work/ starts as a copy of
+# <corpus>/work/ when there is one, a warm start that is checked by content). After the
+# per-seed tables a summary per corpus is printed: method | repeats | mean ± sd over seeds of
+# (chosen − natural) | how many seeds the method beat natural by more than the validation
+# spread (chosen_mean + chosen_sd < natural_mean − natural_sd) | mean wall seconds. With
+# REPEATS=1 and SEED0 unset the layout and output are the single-seed ones (<corpus>/work,
+# <corpus>/runs, no summary).
 # DATA (default ../shared/data), DOCS_PER_FILE (1000), PROXIES (12), STEPS (100),
-# VALIDATE_STEPS (300), SEEDS (3) and METHODS (all five) override; FRESH=1 drops each
-# corpus's cached proxy runs first (curation stays cached), so every wall time is a full
-# run's; NO_BUILD=1 skips `cargo build`. Everything is written under
-# $CARGO_TARGET_DIR/bench-methods, never into the project.
+# VALIDATE_STEPS (300), SEEDS (3, validation seeds), METHODS (all five), CORPORA ("synthetic
+# web"), REPEATS (1) and SEED0 override; FRESH=1 drops each run folder's cached proxy runs
+# first (curation stays cached), so every wall time is a full run's; NO_BUILD=1 skips
+# `cargo build`. Everything is written under $CARGO_TARGET_DIR/bench-methods, never into the
+# project.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}
@@ -27,6 +42,9 @@ STEPS=${STEPS:-100}
 VALIDATE_STEPS=${VALIDATE_STEPS:-300}
 SEEDS=${SEEDS:-3}
 METHODS=${METHODS:-"search quadmix bayes_opt aioli doremi"}
+CORPORA=${CORPORA:-"synthetic web"}
+REPEATS=${REPEATS:-1}
+case "$REPEATS" in ''|*[!0-9]*|0) echo "REPEATS must be a positive integer, not '$REPEATS'" >&2; exit 2 ;; esac
 OUT=$CARGO_TARGET_DIR/bench-methods
 mkdir -p "$OUT"
 if [ -z "${NO_BUILD:-}" ]; then
@@ -34,19 +52,25 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 BLEND=$CARGO_TARGET_DIR/debug/blend
 
-# write_variant BASE DEST METHOD QUALITY: BASE's pipeline file with its [mixture] table (and
-# its [mixture.*] subtables) replaced by METHOD's at the shared budget. QUALITY is the TOML
-# list of QuaDMix's quality columns.
+# write_variant BASE DEST METHOD QUALITY [SEED]: BASE's pipeline file with its [mixture] table
+# (and its [mixture.*] subtables) replaced by METHOD's at the shared budget, and, given SEED,
+# its `[pipeline] seed` set to SEED. QUALITY is the TOML list of QuaDMix's quality columns.
 write_variant() {
-  python3 - "$@" "$PROXIES" "$STEPS" "$VALIDATE_STEPS" "$SEEDS" <<'PY'
+  python3 - "$1" "$2" "$3" "$4" "${5:-}" "$PROXIES" "$STEPS" "$VALIDATE_STEPS" "$SEEDS" <<'PY'
 import re, sys, tomllib
-base, dest, method, quality, proxies, steps, vsteps, seeds = sys.argv[1:]
+base, dest, method, quality, seed, proxies, steps, vsteps, seeds = sys.argv[1:]
 text = open(base).read()
-lines, out, skipping = text.splitlines(keepends=True), [], False
+lines, out, skipping, table, seed_set = text.splitlines(keepends=True), [], False, None, False
 for line in lines:
     header = re.match(r'^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$', line)
     if header:
-        skipping = header.group(1) == "mixture" or header.group(1).startswith("mixture.")
+        if seed and table == "pipeline" and not seed_set:
+            out.append(f"seed = {int(seed)}\n")  # [pipeline] had no seed line
+            seed_set = True
+        table = header.group(1)
+        skipping = table == "mixture" or table.startswith("mixture.")
+    elif seed and table == "pipeline" and re.match(r'^\s*seed\s*=', line):
+        line, seed_set = f"seed = {int(seed)}\n", True
     if not skipping:
         out.append(line)
 common = f'''proxies = {proxies}
@@ -73,14 +97,17 @@ table = {
     "doremi": 'method = "online"\nonline = { algorithm = "doremi", rounds = 8, step_size = 1.0, smoothing = 1e-3 }\n',
 }[method]
 body = "".join(out).rstrip("\n") + "\n\n[mixture]\n" + table + common
-tomllib.loads(body)  # a broken rewrite fails here, not inside blend
+parsed = tomllib.loads(body)  # a broken rewrite fails here, not inside blend
+if seed:
+    assert parsed["pipeline"]["seed"] == int(seed), "the [pipeline] seed was not rewritten"
 open(dest, "w").write(body)
 PY
 }
 
-# run_methods DIR BASE QUALITY LABEL: each method over DIR's pipeline, results to DIR/runs/.
+# run_methods DIR BASE QUALITY LABEL [SEED]: each method over DIR's pipeline (its [pipeline]
+# seed set to SEED when given), results to DIR/runs/.
 run_methods() {
-  local dir=$1 base=$2 quality=$3 label=$4 method start end
+  local dir=$1 base=$2 quality=$3 label=$4 seed=${5:-} method start end
   mkdir -p "$dir/runs"
   if [ -n "${FRESH:-}" ]; then
     # Timings of every method from scratch: drop the proxy runs, keep curation.
@@ -88,7 +115,7 @@ run_methods() {
     mkdir -p "$dir/runs"
   fi
   for method in $METHODS; do
-    write_variant "$base" "$dir/pipeline.toml" "$method" "$quality"
+    write_variant "$base" "$dir/pipeline.toml" "$method" "$quality" "$seed"
     mkdir -p "$dir/runs/$method"
     cp "$dir/pipeline.toml" "$dir/runs/$method/pipeline.toml"
     echo "== $label: $method" >&2
@@ -158,18 +185,92 @@ if weights:
 PY
 }
 
+# run_corpus DIR BASE QUALITY LABEL SHARED...: the comparison over DIR, once in DIR itself
+# (REPEATS=1, SEED0 unset), or once per pipeline seed in DIR/seed-<s>/ followed by the summary.
+# SHARED are DIR's entries (inputs, classifier) that every seed folder links to.
+run_corpus() {
+  local dir=$1 base=$2 quality=$3 label=$4 seed0 i s sd entry
+  shift 4
+  if [ "$REPEATS" = 1 ] && [ -z "${SEED0:-}" ]; then
+    run_methods "$dir" "$base" "$quality" "$label"
+    return
+  fi
+  seed0=${SEED0:-$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["pipeline"].get("seed", 0))' "$base")}
+  local folders=()
+  for ((i = 0; i < REPEATS; i++)); do
+    s=$((seed0 + i))
+    sd=$dir/seed-$s
+    mkdir -p "$sd"
+    for entry in "$@"; do ln -sfn "../$entry" "$sd/$entry"; done
+    if [ ! -d "$sd/work" ] && [ -d "$dir/work" ]; then
+      # A warm start: steps are keyed by their content (the seed included) and checked by
+      # checksum, so whatever the new seed changes is simply recomputed.
+      cp -r "$dir/work" "$sd/work"
+      rm -rf "$sd/work/search" "$sd/work/.lock"
+    fi
+    run_methods "$sd" "$base" "$quality" "$label, pipeline seed $s" "$s"
+    folders+=("$s=$sd/runs")
+  done
+  print_summary "$label" "${folders[@]}"
+}
+
+# print_summary LABEL SEED=RUNS...: per method over the seeds' runs folders, the mean ± sd of
+# chosen − natural, how many seeds the chosen mixture beat natural by more than both
+# validation spreads, and the mean wall seconds.
+print_summary() {
+  python3 - "$METHODS" "$@" <<'PY'
+import json, os, statistics, sys
+methods, label, folders = sys.argv[1].split(), sys.argv[2], sys.argv[3:]
+seeds = [f.split("=", 1)[0] for f in folders]
+print(f"\n## {label}: summary over pipeline seeds {', '.join(seeds)}")
+print(f'{"method":<10} | {"repeats":>7} | {"chosen − natural (mean ± sd)":>28} | {"beat natural beyond spread":>26} | {"mean wall s":>11}')
+for method in methods:
+    diffs, beats, walls, failed = [], 0, [], 0
+    for folder in folders:
+        d = os.path.join(folder.split("=", 1)[1], method)
+        wf = os.path.join(d, "wall_seconds")
+        wall = open(wf).read().strip() if os.path.exists(wf) else "failed"
+        path = os.path.join(d, "report.json")
+        if wall == "failed" or not os.path.exists(path):
+            failed += 1
+            continue
+        walls.append(float(wall))
+        v = json.load(open(path)).get("validation")
+        if not v:
+            continue
+        diffs.append(v["chosen_mean"] - v["natural_mean"])
+        if v["chosen_mean"] + v["chosen_sd"] < v["natural_mean"] - v["natural_sd"]:
+            beats += 1
+    n = len(diffs)
+    if n:
+        sd = f"{statistics.stdev(diffs):.4f}" if n > 1 else "-"
+        diff = f"{statistics.mean(diffs):+.4f} ± {sd}"
+    else:
+        diff = "-"
+    repeats = f"{n}" + (f" ({failed} failed)" if failed else "")
+    beat = f"{beats}/{n}" if n else "-"
+    wall = f"{statistics.mean(walls):.1f}" if walls else "-"
+    print(f'{method:<10} | {repeats:>7} | {diff:>28} | {beat:>26} | {wall:>11}')
+PY
+}
+
 # 1. The synthetic corpus: the demo's pipeline and classifier, written once.
 SYN=$OUT/synthetic
-if [ ! -f "$SYN/pipeline.toml" ] || [ ! -f "$SYN/quality_model.bin" ]; then
-  start=$(date +%s)
-  "$BLEND" -q demo --docs 3000 --seed 7 --out "$SYN" > "$OUT/demo.json"
-  echo "blend demo: $(( $(date +%s) - start )) s wall" >&2
+if [[ " $CORPORA " == *" synthetic "* ]]; then
+  if [ ! -f "$SYN/pipeline.toml" ] || [ ! -f "$SYN/quality_model.bin" ]; then
+    start=$(date +%s)
+    "$BLEND" -q demo --docs 3000 --seed 7 --out "$SYN" > "$OUT/demo.json"
+    echo "blend demo: $(( $(date +%s) - start )) s wall" >&2
+  fi
+  [ -f "$SYN/demo-pipeline.toml" ] || cp "$SYN/pipeline.toml" "$SYN/demo-pipeline.toml"
+  run_corpus "$SYN" "$SYN/demo-pipeline.toml" '["quality_score", "lang_score"]' \
+    "synthetic corpus (3000 docs, seed 7)" corpus quality_model.bin
 fi
-[ -f "$SYN/demo-pipeline.toml" ] || cp "$SYN/pipeline.toml" "$SYN/demo-pipeline.toml"
-run_methods "$SYN" "$SYN/demo-pipeline.toml" '["quality_score", "lang_score"]' \
-  "synthetic corpus (3000 docs, seed 7)"
 
 # 2. The shared corpora, as bench/job/run.sh prepares them.
+if [[ " $CORPORA " != *" web "* ]]; then
+  exit 0
+fi
 if [ ! -d "$DATA/corpora" ]; then
   echo "skipping the shared corpora: $DATA/corpora is absent" >&2
   exit 0
@@ -193,5 +294,5 @@ if [ ! -f "$WEB/quality_model.bin" ]; then
   "$BLEND" -q quality train --labels "$DATA/corpora/web_dclm_quality.jsonl" --label-column label \
     --model "$WEB/quality_model.bin" --seed 7 > /dev/null
 fi
-run_methods "$WEB" "$WEB/web-pipeline.toml" '["quality_score"]' \
-  "shared corpora (${DOCS_PER_FILE} docs per file)"
+run_corpus "$WEB" "$WEB/web-pipeline.toml" '["quality_score"]' \
+  "shared corpora (${DOCS_PER_FILE} docs per file)" data quality_model.bin

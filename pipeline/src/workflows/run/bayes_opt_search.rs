@@ -4,15 +4,15 @@
 //! the fidelity (a share of `steps`) that removes the most uncertainty there per step spent.
 //! The budget is `proxies` full-fidelity runs' worth of steps, so BO spends what RegMix
 //! spends. The first `initial` runs are RegMix's spread-out design, alternating the lowest
-//! and the full fidelity so the process sees how they relate. The choice is the best
-//! posterior mean at full fidelity.
+//! and the full fidelity so the process sees how they relate. The choice is the trained
+//! mixture of best posterior mean at full fidelity.
 //!
 //! Every run is its own cached step keyed by its mixture and steps; proposals depend only on
 //! earlier results and seeds, so a resumed run proposes the same runs again.
 
 use std::borrow::Cow;
 
-use blend_mixers::bayes_opt::{BayesOptSettings, Fidelity, Observation, best_predicted, propose};
+use blend_mixers::bayes_opt::{BayesOptSettings, Fidelity, Observation, best_observed, propose};
 use blend_proxy_train::TrainSettings;
 use serde::Serialize;
 
@@ -43,9 +43,9 @@ pub async fn bayes_opt_in_run(
     let mut steps = setup.steps.clone();
     let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
     steps.push(StepRecord::new("proxy_runs", trials.trained == 0, cost));
-    let choice = best_predicted(
+    let choice = best_observed(
         &trials.observations,
-        &setup.sampler,
+        setup.domains.len(),
         &bo_settings(config, usize::MAX / 2),
     )?;
     let mut mixture = setup.mixture(sizes, "bayes_opt", &choice.weights, seed);

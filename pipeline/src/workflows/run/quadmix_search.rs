@@ -82,8 +82,15 @@ pub async fn quadmix_in_run(
     let validation = match m.validate {
         None => None,
         Some(_) => {
-            let (data, _) =
-                resampled_data(&setup.data, &documents, &choice.params, q, seed, "chosen");
+            let (data, _) = resampled_data(
+                &setup.data,
+                &documents,
+                &choice.params,
+                q,
+                seed,
+                "chosen",
+                window(&setup),
+            );
             let key = CacheKey::new(&(
                 &setup.data_manifest.key,
                 "quadmix-chosen",
@@ -242,8 +249,15 @@ fn train_runs(
             seed,
         });
         let prepare = || {
-            let (data, weights) =
-                resampled_data(&setup.data, documents, params, q, seed, &run.to_string());
+            let (data, weights) = resampled_data(
+                &setup.data,
+                documents,
+                params,
+                q,
+                seed,
+                &run.to_string(),
+                window(setup),
+            );
             (Cow::Owned(data), weights)
         };
         let (recorded, reused) = setup.cached_run(
@@ -268,13 +282,10 @@ fn train_runs(
     Ok((runs, trained))
 }
 
-/// Tokens a resampled domain holds at least (its best documents), so a proxy window of any
-/// preset's sequence length fits even when the function keeps almost nothing.
-const WINDOW_FLOOR: usize = 4 * 1024 + 1;
-
 /// The proxy data `params` draws: each domain's train documents copied by their sampling
 /// frequency (seeded by `draw`), the held-out streams unchanged; and the domains' sampling
-/// weights, weight × the tokens its function keeps.
+/// weights, weight × the tokens its function keeps. A domain whose function keeps (almost)
+/// nothing still holds one `window` of its best documents.
 fn resampled_data(
     data: &ProxyData,
     documents: &[QualityDocuments],
@@ -282,8 +293,8 @@ fn resampled_data(
     q: &QuadMixConfig,
     seed: u64,
     draw: &str,
+    window: usize,
 ) -> (ProxyData, Vec<f64>) {
-    let window = WINDOW_FLOOR;
     let higher: Vec<bool> = q
         .quality
         .iter()
@@ -305,7 +316,6 @@ fn resampled_data(
                 tokens.extend_from_slice(document);
             }
         }
-        // A function that keeps (almost) nothing still leaves a few windows: the best documents.
         let mut best: Vec<usize> = (0..ranks.len()).collect();
         best.sort_by(|&a, &b| ranks[a].total_cmp(&ranks[b]).then(a.cmp(&b)));
         for &doc in &best {
@@ -336,6 +346,11 @@ fn resampled_data(
         valid: data.valid.clone(),
     };
     (resampled, weights)
+}
+
+/// The tokens of one proxy training window.
+fn window(setup: &ProxySetup) -> usize {
+    setup.settings.model.sequence_length + 1
 }
 
 fn frequencies(ranks: &[f64], params: &QuadMixParams, d: usize, epsilon: f64) -> Vec<f64> {
@@ -424,5 +439,93 @@ mod tests {
         let out = clamp_to_bounds(&[0.98, 0.01, 0.01], &[0.0, 0.1, 0.0], &[1.0; 3]);
         assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!((out[1] - 0.1).abs() < 1e-12, "{out:?}");
+    }
+
+    /// Two domains of 200 ten-token documents each; document `i`'s score is `i`, so the
+    /// last documents are the best.
+    fn documents() -> (ProxyData, Vec<QualityDocuments>) {
+        let domain = |name: &str, first: u32| QualityDocuments {
+            domain: name.into(),
+            documents: (0..200u32).map(|i| vec![first + i; 10]).collect(),
+            quality: vec![(0..200).map(f64::from).collect()],
+        };
+        let documents = vec![domain("code", 0), domain("web", 1000)];
+        let stream = |d: &QualityDocuments| DomainTokens {
+            domain: d.domain.clone(),
+            tokens: d.documents.concat(),
+        };
+        let data = ProxyData {
+            domains: vec!["code".into(), "web".into()],
+            vocab_size: 2000,
+            train: documents.iter().map(stream).collect(),
+            valid: documents.iter().map(stream).collect(),
+        };
+        (data, documents)
+    }
+
+    fn config() -> QuadMixConfig {
+        QuadMixConfig {
+            quality: vec!["score".into()],
+            lower_is_better: Vec::new(),
+            epsilon: 0.0,
+            top: 1,
+        }
+    }
+
+    fn params(weights: [f64; 2], omega: [f64; 2]) -> QuadMixParams {
+        QuadMixParams {
+            domain_weights: weights.to_vec(),
+            merge_weights: vec![1.0],
+            lambda: vec![100.0; 2],
+            omega: omega.to_vec(),
+            eta: vec![1.0; 2],
+        }
+    }
+
+    #[test]
+    fn resampling_repeats_the_best_documents_and_weighs_domains_by_what_they_keep() {
+        let (data, documents) = documents();
+        // code keeps its best tenth, web its best half, both about twice each.
+        let p = params([0.5, 0.5], [0.1, 0.5]);
+        let (resampled, weights) = resampled_data(&data, &documents, &p, &config(), 3, "t", 11);
+        let code = &resampled.train[0].tokens;
+        // Only the best documents (scores 180..200) are drawn.
+        let drawn: std::collections::BTreeSet<u32> = code.iter().copied().collect();
+        assert!(drawn.iter().all(|&t| t >= 170), "{drawn:?}");
+        // A function that keeps nothing leaves one window of the best documents.
+        let (nothing, _) = resampled_data(
+            &data,
+            &documents,
+            &params([0.5, 0.5], [-1.0, 0.5]),
+            &config(),
+            3,
+            "t",
+            25,
+        );
+        assert_eq!(
+            nothing.train[0].tokens,
+            [vec![199; 10], vec![198; 10], vec![197; 10]].concat()
+        );
+        // Expected mass ≈ 20 vs 100 documents kept twice: web weighs about 5× code.
+        let ratio = weights[1] / weights[0];
+        assert!((4.0..6.0).contains(&ratio), "{weights:?}");
+        assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(
+            resampled.valid[1].tokens, data.valid[1].tokens,
+            "held-out unchanged"
+        );
+        let (again, _) = resampled_data(&data, &documents, &p, &config(), 3, "t", 11);
+        assert_eq!(again.train[1].tokens, resampled.train[1].tokens);
+        let (other, _) = resampled_data(&data, &documents, &p, &config(), 4, "t", 11);
+        assert_ne!(other.train[1].tokens, resampled.train[1].tokens);
+    }
+
+    #[test]
+    fn domain_shares_follow_the_weights_times_the_kept_tokens() {
+        let (_, documents) = documents();
+        let shares = domain_shares(&documents, &params([0.8, 0.2], [0.5, 0.5]), &config());
+        assert!((shares[0] - 0.8).abs() < 1e-6, "{shares:?}");
+        let shares = domain_shares(&documents, &params([0.5, 0.5], [0.25, 0.5]), &config());
+        assert!((shares[1] / shares[0] - 2.0).abs() < 0.1, "{shares:?}");
     }
 }
