@@ -17,28 +17,40 @@ use blend_proxy_train::TrainSettings;
 use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
-use super::proxy_search::SearchedMixture;
-use super::proxy_setup::{ProxySetup, point_prediction, prepare_proxies};
+use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture, point_prediction};
 use super::validation::{run_cost, validate_choice};
 use crate::engine::cache::CacheKey;
 use crate::engine::config::PipelineConfig;
 use crate::engine::mixture_summary::{MethodRuns, RecordedRun};
-use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, Result};
 
-/// Runs Bayesian optimisation over the curation's output documents.
-pub async fn bayes_opt_in_run(
+/// Multi-fidelity Bayesian optimisation (`method = "bayes_opt"`).
+pub struct BayesOpt;
+
+impl ProxyMethod for BayesOpt {
+    fn choose(
+        &self,
+        config: &PipelineConfig,
+        setup: ProxySetup,
+        sizes: &DomainSizes,
+        progress: &dyn Progress,
+    ) -> Result<SearchedMixture> {
+        bayes_opt_in_run(config, setup, sizes, progress)
+    }
+}
+
+/// Runs Bayesian optimisation over the proxies of `setup`.
+fn bayes_opt_in_run(
     config: &PipelineConfig,
-    curation: &Curation,
+    setup: ProxySetup,
     sizes: &DomainSizes,
     progress: &dyn Progress,
-) -> Result<(SearchedMixture, MethodRuns)> {
+) -> Result<SearchedMixture> {
     let m = &config.mixture;
     let seed = config.pipeline.seed;
-    let setup = prepare_proxies(config, curation, sizes, progress).await?;
     let trials = run_trials(config, &setup, progress)?;
     let mut steps = setup.steps.clone();
     let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
@@ -61,14 +73,14 @@ pub async fn bayes_opt_in_run(
         schedule: Vec::new(),
         reference: None,
     };
-    let searched = SearchedMixture {
+    Ok(SearchedMixture {
         mixture,
         prior: setup.prior,
         search: None,
+        method_runs: Some(method_runs),
         validation: validation.map(|v| v.0),
         steps,
-    };
-    Ok((searched, method_runs))
+    })
 }
 
 /// The proposal settings of the `proposal`-th run (its own candidates' seed).

@@ -1,16 +1,18 @@
 //! The mixture a run draws its final shards by (`[mixture] method`): the natural token
-//! shares, a mixture searched on the run's own documents, or a file searched elsewhere
-//! (whose domains must be the run's).
+//! shares, a mixture chosen by a [`ProxyMethod`] on the run's own documents (RegMix,
+//! QuaDMix, Bayesian optimisation, online reweighting), or a file searched elsewhere (whose
+//! domains must be the run's).
 
 use std::collections::BTreeSet;
 
 use blend_mixers::Mixture;
 
-use super::bayes_opt_search::bayes_opt_in_run;
+use super::bayes_opt_search::BayesOpt;
 use super::domain_sizes::DomainSizes;
-use super::online_search::online_in_run;
-use super::proxy_search::{SearchedMixture, search_in_run};
-use super::quadmix_search::quadmix_in_run;
+use super::online_search::OnlineReweighting;
+use super::proxy_search::RegMixSearch;
+use super::proxy_setup::{ProxyMethod, SearchedMixture, prepare_proxies};
+use super::quadmix_search::QuadMix;
 use crate::engine::config::{MixtureMethod, PipelineConfig};
 use crate::engine::mixture_summary::MixtureSummary;
 use crate::engine::runner::Curation;
@@ -57,22 +59,15 @@ pub async fn choose_mixture(
             check_same_domains(&mixture, sizes, path)?;
             (mixture, Vec::new())
         }
-        MixtureMethod::Search => {
-            let searched = search_in_run(config, curation, sizes, progress).await?;
-            take_searched(&mut summary, &mut warnings, sizes, searched)
-        }
-        MixtureMethod::Quadmix => {
-            let searched = quadmix_in_run(config, curation, sizes, progress).await?;
-            take_searched(&mut summary, &mut warnings, sizes, searched)
-        }
-        MixtureMethod::BayesOpt => {
-            let (searched, runs) = bayes_opt_in_run(config, curation, sizes, progress).await?;
-            summary.method_runs = Some(runs);
-            take_searched(&mut summary, &mut warnings, sizes, searched)
-        }
-        MixtureMethod::Online => {
-            let (searched, runs) = online_in_run(config, curation, sizes, progress).await?;
-            summary.method_runs = Some(runs);
+        method => {
+            let chooser: &dyn ProxyMethod = match method {
+                MixtureMethod::Quadmix => &QuadMix,
+                MixtureMethod::BayesOpt => &BayesOpt,
+                MixtureMethod::Online => &OnlineReweighting,
+                _ => &RegMixSearch,
+            };
+            let setup = prepare_proxies(config, curation, sizes, progress).await?;
+            let searched = chooser.choose(config, setup, sizes, progress)?;
             take_searched(&mut summary, &mut warnings, sizes, searched)
         }
     };
@@ -104,6 +99,7 @@ fn take_searched(
         warnings.extend(search.warnings.iter().cloned());
     }
     summary.search = searched.search;
+    summary.method_runs = searched.method_runs;
     summary.validation = searched.validation;
     (searched.mixture, searched.steps)
 }

@@ -12,14 +12,12 @@ use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
-use super::proxy_search::SearchedMixture;
-use super::proxy_setup::{ProxySetup, prepare_proxies};
+use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture};
 use super::quadmix_search::clamp_to_bounds;
 use super::validation::{run_cost, validate_choice};
 use crate::engine::cache::{CacheKey, Cached, cached, stage_dir};
 use crate::engine::config::PipelineConfig;
 use crate::engine::mixture_summary::{MethodRuns, RecordedRun};
-use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
@@ -79,15 +77,29 @@ fn train_online_run(
     Ok((step, settings))
 }
 
-/// Runs online reweighting over the curation's output documents.
-pub async fn online_in_run(
+/// Online reweighting (`method = "online"`: Aioli or DoReMi).
+pub struct OnlineReweighting;
+
+impl ProxyMethod for OnlineReweighting {
+    fn choose(
+        &self,
+        config: &PipelineConfig,
+        setup: ProxySetup,
+        sizes: &DomainSizes,
+        progress: &dyn Progress,
+    ) -> Result<SearchedMixture> {
+        online_in_run(config, setup, sizes, progress)
+    }
+}
+
+/// Runs online reweighting over the proxies of `setup`.
+fn online_in_run(
     config: &PipelineConfig,
-    curation: &Curation,
+    setup: ProxySetup,
     sizes: &DomainSizes,
     progress: &dyn Progress,
-) -> Result<(SearchedMixture, MethodRuns)> {
+) -> Result<SearchedMixture> {
     let m = &config.mixture;
-    let setup = prepare_proxies(config, curation, sizes, progress).await?;
     let online = m.online_settings();
     let (step, settings) = train_online_run(config, &setup, &online, progress)?;
     let outcome: OnlineOutcome = step.output.output;
@@ -124,14 +136,12 @@ pub async fn online_in_run(
         schedule: outcome.schedule,
         reference: outcome.reference,
     };
-    Ok((
-        SearchedMixture {
-            mixture,
-            prior: setup.prior,
-            search: None,
-            validation: validation.map(|v| v.0),
-            steps,
-        },
-        method_runs,
-    ))
+    Ok(SearchedMixture {
+        mixture,
+        prior: setup.prior,
+        search: None,
+        method_runs: Some(method_runs),
+        validation: validation.map(|v| v.0),
+        steps,
+    })
 }

@@ -12,14 +12,14 @@ use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
-use super::proxy_setup::{ProxySetup, prepare_proxies};
+use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture};
 use super::validation::{run_cost, validate_choice};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{MixtureConfig, PipelineConfig, TokenizerConfig};
 use crate::engine::mixture_search::{
     SamplerOptions, SearchRequest, WeightBound, apportion, search_mixture,
 };
-use crate::engine::mixture_summary::{NamedWeights, SearchSummary, ValidationSummary};
+use crate::engine::mixture_summary::{NamedWeights, SearchSummary};
 use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
@@ -33,27 +33,31 @@ use crate::{BLEND_VERSION, PipelineError, Result};
 /// The folder under the work dir that holds a run's search.
 pub const SEARCH_DIR: &str = "search";
 
-/// A searched mixture and what it came from.
-pub struct SearchedMixture {
-    pub mixture: Mixture,
-    pub prior: NamedWeights,
-    /// RegMix's and QuaDMix's proxies and regressor (none for BO and online reweighting).
-    pub search: Option<SearchSummary>,
-    pub validation: Option<ValidationSummary>,
-    /// The search's steps: proxy data, (prior,) proxy runs, regressor, search, validation.
-    pub steps: Vec<StepRecord>,
+/// RegMix (`method = "search"`): proxies on mixtures spread over the simplex, a regressor
+/// on their held-out losses, and the mean of its best predicted candidates.
+pub struct RegMixSearch;
+
+impl ProxyMethod for RegMixSearch {
+    fn choose(
+        &self,
+        config: &PipelineConfig,
+        setup: ProxySetup,
+        sizes: &DomainSizes,
+        progress: &dyn Progress,
+    ) -> Result<SearchedMixture> {
+        search_in_run(config, setup, sizes, progress)
+    }
 }
 
-/// Runs the search of `config` over the curation's output documents.
-pub async fn search_in_run(
+/// Runs the search of `config` over the proxies of `setup`.
+fn search_in_run(
     config: &PipelineConfig,
-    curation: &Curation,
+    setup: ProxySetup,
     sizes: &DomainSizes,
     progress: &dyn Progress,
 ) -> Result<SearchedMixture> {
     let m = &config.mixture;
     let seed = config.pipeline.seed;
-    let setup = prepare_proxies(config, curation, sizes, progress).await?;
     let mut steps = setup.steps.clone();
     let mixtures = setup.sampler.design_runs(m.proxies, seed)?;
     let runs_key = CacheKey::new(&(&setup.data_manifest.key, &setup.settings));
@@ -109,17 +113,19 @@ pub async fn search_in_run(
     let validation = validate_choice(config, &setup, &chosen, None, progress)?;
     steps.extend(validation.as_ref().map(|v| v.1.clone()));
     let natural = &setup.natural;
+    let natural_predicted = model.regressor()?.predict(natural, natural.len())[0];
     Ok(SearchedMixture {
         mixture,
-        prior: setup.prior.clone(),
+        prior: setup.prior,
         search: Some(SearchSummary {
-            natural_predicted: model.regressor()?.predict(natural, natural.len())[0],
-            settings: setup.settings.clone(),
+            natural_predicted,
+            settings: setup.settings,
             runs,
             trained,
             model,
             warnings,
         }),
+        method_runs: None,
         validation: validation.map(|v| v.0),
         steps,
     })

@@ -20,8 +20,8 @@ use super::proxy_search::{
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::PipelineConfig;
 use crate::engine::mixture_search::{WeightBound, apply_weight_bounds};
-use crate::engine::mixture_summary::NamedWeights;
 use crate::engine::mixture_summary::RecordedRun;
+use crate::engine::mixture_summary::{MethodRuns, NamedWeights, SearchSummary, ValidationSummary};
 use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
@@ -29,6 +29,32 @@ use crate::progress::Progress;
 use crate::workflows::search::proxy_data::prepare_proxy_data;
 use crate::workflows::search::{PROXY_DATA_DIR, check_domain_sizes, check_target, train_settings};
 use crate::{PipelineError, Result};
+
+/// A way to choose a mixture by training proxies on the run's documents (RegMix's search,
+/// QuaDMix, Bayesian optimisation, online reweighting): one type per file, given the shared
+/// [`ProxySetup`].
+pub trait ProxyMethod {
+    fn choose(
+        &self,
+        config: &PipelineConfig,
+        setup: ProxySetup,
+        sizes: &DomainSizes,
+        progress: &dyn Progress,
+    ) -> Result<SearchedMixture>;
+}
+
+/// A mixture chosen by a [`ProxyMethod`] and what it came from.
+pub struct SearchedMixture {
+    pub mixture: Mixture,
+    pub prior: NamedWeights,
+    /// The proxies and the regressor over what they were given (RegMix, QuaDMix).
+    pub search: Option<SearchSummary>,
+    /// The runs of a method without such a regressor (Bayesian optimisation, online).
+    pub method_runs: Option<MethodRuns>,
+    pub validation: Option<ValidationSummary>,
+    /// The method's steps: proxy data, (prior,) proxy runs, …, validation.
+    pub steps: Vec<StepRecord>,
+}
 
 /// The shared start of a run's proxy-training mixture method.
 pub struct ProxySetup {

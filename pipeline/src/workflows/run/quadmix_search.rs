@@ -24,13 +24,11 @@ use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
-use super::proxy_search::SearchedMixture;
-use super::proxy_setup::{ProxySetup, point_prediction, prepare_proxies};
+use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture, point_prediction};
 use super::validation::{run_cost, validate_choice};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{PipelineConfig, QuadMixConfig};
 use crate::engine::mixture_summary::{RecordedRun, SearchSummary};
-use crate::engine::runner::Curation;
 use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
@@ -38,10 +36,25 @@ use crate::workflows::search::proxy_quality::QualityDocuments;
 use crate::workflows::search::{MODEL_FILE, PROXY_DATA_DIR, runs_table, too_few_runs_for};
 use crate::{BLEND_VERSION, Result};
 
-/// Runs QuaDMix over the curation's output documents.
-pub async fn quadmix_in_run(
+/// QuaDMix (`method = "quadmix"`).
+pub struct QuadMix;
+
+impl ProxyMethod for QuadMix {
+    fn choose(
+        &self,
+        config: &PipelineConfig,
+        setup: ProxySetup,
+        sizes: &DomainSizes,
+        progress: &dyn Progress,
+    ) -> Result<SearchedMixture> {
+        quadmix_in_run(config, setup, sizes, progress)
+    }
+}
+
+/// Runs QuaDMix over the proxies of `setup`.
+fn quadmix_in_run(
     config: &PipelineConfig,
-    curation: &Curation,
+    setup: ProxySetup,
     sizes: &DomainSizes,
     progress: &dyn Progress,
 ) -> Result<SearchedMixture> {
@@ -51,7 +64,6 @@ pub async fn quadmix_in_run(
         .as_ref()
         .expect("checked when the config was read");
     let seed = config.pipeline.seed;
-    let setup = prepare_proxies(config, curation, sizes, progress).await?;
     let documents = QualityDocuments::read_all(&setup.dir.join(PROXY_DATA_DIR))?;
     let space = ParameterSpace::new(setup.sampler.clone(), q.quality.len());
     let mut parameters = vec![near_natural(&setup.natural, q.quality.len(), &space)];
@@ -114,6 +126,7 @@ pub async fn quadmix_in_run(
             trained,
             model,
         }),
+        method_runs: None,
         validation: validation.map(|v| v.0),
         steps,
     })
