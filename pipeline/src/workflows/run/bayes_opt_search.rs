@@ -38,49 +38,39 @@ impl ProxyMethod for BayesOpt {
         sizes: &DomainSizes,
         progress: &dyn Progress,
     ) -> Result<SearchedMixture> {
-        bayes_opt_in_run(config, setup, sizes, progress)
+        let m = &config.mixture;
+        let seed = config.pipeline.seed;
+        let trials = run_trials(config, &setup, progress)?;
+        let mut steps = setup.steps.clone();
+        let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
+        steps.push(StepRecord::new("proxy_runs", trials.trained == 0, cost));
+        let choice = best_observed(
+            &trials.observations,
+            setup.domains.len(),
+            &bo_settings(config, usize::MAX / 2),
+        )?;
+        let mut mixture = setup.mixture(sizes, "bayes_opt", &choice.weights, seed);
+        mixture.prediction = Some(point_prediction(&m.target, choice.mean));
+        let validation = validate_choice(config, &setup, &choice.weights, None, progress)?;
+        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let method_runs = MethodRuns {
+            settings: setup.settings.clone(),
+            target: m.target.clone(),
+            runs: trials.runs,
+            trained: trials.trained,
+            steps: trials.steps,
+            schedule: Vec::new(),
+            reference: None,
+        };
+        Ok(SearchedMixture {
+            mixture,
+            prior: setup.prior,
+            search: None,
+            method_runs: Some(method_runs),
+            validation: validation.map(|v| v.0),
+            steps,
+        })
     }
-}
-
-/// Runs Bayesian optimisation over the proxies of `setup`.
-fn bayes_opt_in_run(
-    config: &PipelineConfig,
-    setup: ProxySetup,
-    sizes: &DomainSizes,
-    progress: &dyn Progress,
-) -> Result<SearchedMixture> {
-    let m = &config.mixture;
-    let seed = config.pipeline.seed;
-    let trials = run_trials(config, &setup, progress)?;
-    let mut steps = setup.steps.clone();
-    let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
-    steps.push(StepRecord::new("proxy_runs", trials.trained == 0, cost));
-    let choice = best_observed(
-        &trials.observations,
-        setup.domains.len(),
-        &bo_settings(config, usize::MAX / 2),
-    )?;
-    let mut mixture = setup.mixture(sizes, "bayes_opt", &choice.weights, seed);
-    mixture.prediction = Some(point_prediction(&m.target, choice.mean));
-    let validation = validate_choice(config, &setup, &choice.weights, None, progress)?;
-    steps.extend(validation.as_ref().map(|v| v.1.clone()));
-    let method_runs = MethodRuns {
-        settings: setup.settings.clone(),
-        target: m.target.clone(),
-        runs: trials.runs,
-        trained: trials.trained,
-        steps: trials.steps,
-        schedule: Vec::new(),
-        reference: None,
-    };
-    Ok(SearchedMixture {
-        mixture,
-        prior: setup.prior,
-        search: None,
-        method_runs: Some(method_runs),
-        validation: validation.map(|v| v.0),
-        steps,
-    })
 }
 
 /// The proposal settings of the `proposal`-th run (its own candidates' seed).

@@ -88,60 +88,50 @@ impl ProxyMethod for OnlineReweighting {
         sizes: &DomainSizes,
         progress: &dyn Progress,
     ) -> Result<SearchedMixture> {
-        online_in_run(config, setup, sizes, progress)
+        let m = &config.mixture;
+        let online = m.online_settings();
+        let (step, settings) = train_online_run(config, &setup, &online, progress)?;
+        let outcome: OnlineOutcome = step.output.output;
+        let mut steps = setup.steps.clone();
+        let cost = StepCost::sum(
+            std::iter::once(&outcome.outcome)
+                .chain(&outcome.reference)
+                .map(run_cost),
+        );
+        steps.push(StepRecord::new("proxy_runs", step.reused, cost));
+        let chosen = clamp_to_bounds(
+            &outcome.average_weights,
+            &setup.sampler.lower,
+            &setup.sampler.upper,
+        );
+        let method = match online.algorithm {
+            OnlineAlgorithm::Aioli => "aioli",
+            OnlineAlgorithm::DoReMi => "doremi",
+        };
+        let mixture = setup.mixture(sizes, method, &chosen, config.pipeline.seed);
+        let validation = validate_choice(config, &setup, &chosen, None, progress)?;
+        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let method_runs = MethodRuns {
+            settings,
+            target: m.target.clone(),
+            runs: vec![RecordedRun {
+                run: 0,
+                domains: setup.domains.clone(),
+                weights: outcome.average_weights.clone(),
+                outcome: outcome.outcome,
+            }],
+            trained: usize::from(!step.reused),
+            steps: Vec::new(),
+            schedule: outcome.schedule,
+            reference: outcome.reference,
+        };
+        Ok(SearchedMixture {
+            mixture,
+            prior: setup.prior,
+            search: None,
+            method_runs: Some(method_runs),
+            validation: validation.map(|v| v.0),
+            steps,
+        })
     }
-}
-
-/// Runs online reweighting over the proxies of `setup`.
-fn online_in_run(
-    config: &PipelineConfig,
-    setup: ProxySetup,
-    sizes: &DomainSizes,
-    progress: &dyn Progress,
-) -> Result<SearchedMixture> {
-    let m = &config.mixture;
-    let online = m.online_settings();
-    let (step, settings) = train_online_run(config, &setup, &online, progress)?;
-    let outcome: OnlineOutcome = step.output.output;
-    let mut steps = setup.steps.clone();
-    let cost = StepCost::sum(
-        std::iter::once(&outcome.outcome)
-            .chain(&outcome.reference)
-            .map(run_cost),
-    );
-    steps.push(StepRecord::new("proxy_runs", step.reused, cost));
-    let chosen = clamp_to_bounds(
-        &outcome.average_weights,
-        &setup.sampler.lower,
-        &setup.sampler.upper,
-    );
-    let method = match online.algorithm {
-        OnlineAlgorithm::Aioli => "aioli",
-        OnlineAlgorithm::DoReMi => "doremi",
-    };
-    let mixture = setup.mixture(sizes, method, &chosen, config.pipeline.seed);
-    let validation = validate_choice(config, &setup, &chosen, None, progress)?;
-    steps.extend(validation.as_ref().map(|v| v.1.clone()));
-    let method_runs = MethodRuns {
-        settings,
-        target: m.target.clone(),
-        runs: vec![RecordedRun {
-            run: 0,
-            domains: setup.domains.clone(),
-            weights: outcome.average_weights.clone(),
-            outcome: outcome.outcome,
-        }],
-        trained: usize::from(!step.reused),
-        steps: Vec::new(),
-        schedule: outcome.schedule,
-        reference: outcome.reference,
-    };
-    Ok(SearchedMixture {
-        mixture,
-        prior: setup.prior,
-        search: None,
-        method_runs: Some(method_runs),
-        validation: validation.map(|v| v.0),
-        steps,
-    })
 }

@@ -45,90 +45,80 @@ impl ProxyMethod for RegMixSearch {
         sizes: &DomainSizes,
         progress: &dyn Progress,
     ) -> Result<SearchedMixture> {
-        search_in_run(config, setup, sizes, progress)
+        let m = &config.mixture;
+        let seed = config.pipeline.seed;
+        let mut steps = setup.steps.clone();
+        let mixtures = setup.sampler.design_runs(m.proxies, seed)?;
+        let runs_key = CacheKey::new(&(&setup.data_manifest.key, &setup.settings));
+        let folder = RunsFolder {
+            dir: setup.dir.join(format!("runs-{runs_key}")),
+            state_file: setup
+                .dir
+                .join(format!("runs-{runs_key}"))
+                .join("state.json"),
+            restart: false,
+        };
+        let (runs, trained) = train_missing_runs(
+            &folder,
+            &setup.data,
+            &setup.data_manifest.key,
+            &setup.settings,
+            &mixtures,
+            m.parallel.max(1),
+            progress,
+        )?;
+        let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
+        steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
+        let warnings = too_few_runs(runs.len(), setup.domains.len());
+        let fit_key = CacheKey::new(&FitKey {
+            blend: BLEND_VERSION,
+            runs: runs.iter().map(FittedRun::of).collect(),
+            target: &m.target,
+            regressor: m.regressor,
+            seed,
+        });
+        let fit = cached(
+            stage_dir(&setup.dir, "regressor", &fit_key),
+            &fit_key,
+            |tmp| {
+                let fit = FitRequest {
+                    target: &m.target,
+                    regressor: m.regressor,
+                    seed,
+                };
+                Ok(JsonStep::new(
+                    &fit_key,
+                    fit_regressor(tmp, fit, &setup.domains, &runs)?,
+                ))
+            },
+        )?;
+        steps.push(StepRecord::new("regressor", fit.reused, fit.cost));
+        let model: RegressorModel = fit.output.output;
+        let (mut mixture, search_step) =
+            search_step(config, &setup, sizes, &fit_key, &fit.dir, progress)?;
+        steps.push(search_step);
+        rebudget(&mut mixture, setup.budget, &setup.available);
+        let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
+        let validation = validate_choice(config, &setup, &chosen, None, progress)?;
+        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let natural = &setup.natural;
+        let natural_predicted = model.regressor()?.predict(natural, natural.len())[0];
+        Ok(SearchedMixture {
+            mixture,
+            prior: setup.prior,
+            search: Some(SearchSummary {
+                natural_predicted,
+                settings: setup.settings,
+                runs,
+                trained,
+                model,
+                warnings,
+            }),
+            method_runs: None,
+            validation: validation.map(|v| v.0),
+            steps,
+        })
     }
-}
-
-/// Runs the search of `config` over the proxies of `setup`.
-fn search_in_run(
-    config: &PipelineConfig,
-    setup: ProxySetup,
-    sizes: &DomainSizes,
-    progress: &dyn Progress,
-) -> Result<SearchedMixture> {
-    let m = &config.mixture;
-    let seed = config.pipeline.seed;
-    let mut steps = setup.steps.clone();
-    let mixtures = setup.sampler.design_runs(m.proxies, seed)?;
-    let runs_key = CacheKey::new(&(&setup.data_manifest.key, &setup.settings));
-    let folder = RunsFolder {
-        dir: setup.dir.join(format!("runs-{runs_key}")),
-        state_file: setup
-            .dir
-            .join(format!("runs-{runs_key}"))
-            .join("state.json"),
-        restart: false,
-    };
-    let (runs, trained) = train_missing_runs(
-        &folder,
-        &setup.data,
-        &setup.data_manifest.key,
-        &setup.settings,
-        &mixtures,
-        m.parallel.max(1),
-        progress,
-    )?;
-    let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
-    steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
-    let warnings = too_few_runs(runs.len(), setup.domains.len());
-    let fit_key = CacheKey::new(&FitKey {
-        blend: BLEND_VERSION,
-        runs: runs.iter().map(FittedRun::of).collect(),
-        target: &m.target,
-        regressor: m.regressor,
-        seed,
-    });
-    let fit = cached(
-        stage_dir(&setup.dir, "regressor", &fit_key),
-        &fit_key,
-        |tmp| {
-            let fit = FitRequest {
-                target: &m.target,
-                regressor: m.regressor,
-                seed,
-            };
-            Ok(JsonStep::new(
-                &fit_key,
-                fit_regressor(tmp, fit, &setup.domains, &runs)?,
-            ))
-        },
-    )?;
-    steps.push(StepRecord::new("regressor", fit.reused, fit.cost));
-    let model: RegressorModel = fit.output.output;
-    let (mut mixture, search_step) =
-        search_step(config, &setup, sizes, &fit_key, &fit.dir, progress)?;
-    steps.push(search_step);
-    rebudget(&mut mixture, setup.budget, &setup.available);
-    let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
-    let validation = validate_choice(config, &setup, &chosen, None, progress)?;
-    steps.extend(validation.as_ref().map(|v| v.1.clone()));
-    let natural = &setup.natural;
-    let natural_predicted = model.regressor()?.predict(natural, natural.len())[0];
-    Ok(SearchedMixture {
-        mixture,
-        prior: setup.prior,
-        search: Some(SearchSummary {
-            natural_predicted,
-            settings: setup.settings,
-            runs,
-            trained,
-            model,
-            warnings,
-        }),
-        method_runs: None,
-        validation: validation.map(|v| v.0),
-        steps,
-    })
 }
 
 /// The cached search over the fitted model in `fit_dir`: the mixture and its step.

@@ -47,89 +47,80 @@ impl ProxyMethod for QuadMix {
         sizes: &DomainSizes,
         progress: &dyn Progress,
     ) -> Result<SearchedMixture> {
-        quadmix_in_run(config, setup, sizes, progress)
+        let m = &config.mixture;
+        let q = m
+            .quadmix
+            .as_ref()
+            .expect("checked when the config was read");
+        let seed = config.pipeline.seed;
+        let documents = QualityDocuments::read_all(&setup.dir.join(PROXY_DATA_DIR))?;
+        let space = ParameterSpace::new(setup.sampler.clone(), q.quality.len());
+        let mut parameters = vec![near_natural(&setup.natural, q.quality.len(), &space)];
+        parameters.extend(space.sample(m.proxies - 1, seed)?);
+        let mut steps = setup.steps.clone();
+        let (runs, trained) = train_runs(&setup, &documents, q, &parameters, seed, progress)?;
+        let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
+        steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
+        let (model, fit_step) = fit_parameters(config, &setup, &runs, &parameters)?;
+        steps.push(fit_step);
+        let regressor = model.regressor()?;
+        let choice =
+            search_parameters(regressor.as_ref(), &space, m.candidates, q.top, seed, true)?;
+        let shares = clamp_to_bounds(
+            &domain_shares(&documents, &choice.params, q),
+            &setup.sampler.lower,
+            &setup.sampler.upper,
+        );
+        let mut mixture = setup.mixture(sizes, "quadmix", &shares, seed);
+        mixture.prediction = Some(point_prediction(&model.target, choice.predicted));
+        mixture.search = Some(search_record(&setup, &choice, &model));
+        mixture.sampling = Some(choice.params.sampling(
+            &setup.domains,
+            &q.quality,
+            &q.lower_is_better,
+            q.epsilon,
+        ));
+        // The chosen mixture is validated on the documents its function draws.
+        let validation = match m.validate {
+            None => None,
+            Some(_) => {
+                let (data, _) = resampled_data(
+                    &setup.data,
+                    &documents,
+                    &choice.params,
+                    q,
+                    seed,
+                    "chosen",
+                    window(&setup),
+                );
+                let key = CacheKey::new(&(
+                    &setup.data_manifest.key,
+                    "quadmix-chosen",
+                    &choice.params,
+                    q,
+                ));
+                validate_choice(config, &setup, &shares, Some((&data, key.hash())), progress)?
+            }
+        };
+        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let natural_predicted = regressor.predict(&parameters[0].features(), space.features())[0];
+        let features = model.domains.len();
+        Ok(SearchedMixture {
+            mixture,
+            prior: setup.prior.clone(),
+            search: Some(SearchSummary {
+                natural_predicted,
+                settings: setup.settings,
+                warnings: too_few_runs_for(runs.len(), features, "sampling parameters"),
+                runs,
+                trained,
+                model,
+            }),
+            method_runs: None,
+            validation: validation.map(|v| v.0),
+            steps,
+        })
     }
-}
-
-/// Runs QuaDMix over the proxies of `setup`.
-fn quadmix_in_run(
-    config: &PipelineConfig,
-    setup: ProxySetup,
-    sizes: &DomainSizes,
-    progress: &dyn Progress,
-) -> Result<SearchedMixture> {
-    let m = &config.mixture;
-    let q = m
-        .quadmix
-        .as_ref()
-        .expect("checked when the config was read");
-    let seed = config.pipeline.seed;
-    let documents = QualityDocuments::read_all(&setup.dir.join(PROXY_DATA_DIR))?;
-    let space = ParameterSpace::new(setup.sampler.clone(), q.quality.len());
-    let mut parameters = vec![near_natural(&setup.natural, q.quality.len(), &space)];
-    parameters.extend(space.sample(m.proxies - 1, seed)?);
-    let mut steps = setup.steps.clone();
-    let (runs, trained) = train_runs(&setup, &documents, q, &parameters, seed, progress)?;
-    let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
-    steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
-    let (model, fit_step) = fit_parameters(config, &setup, &runs, &parameters)?;
-    steps.push(fit_step);
-    let regressor = model.regressor()?;
-    let choice = search_parameters(regressor.as_ref(), &space, m.candidates, q.top, seed, true)?;
-    let shares = clamp_to_bounds(
-        &domain_shares(&documents, &choice.params, q),
-        &setup.sampler.lower,
-        &setup.sampler.upper,
-    );
-    let mut mixture = setup.mixture(sizes, "quadmix", &shares, seed);
-    mixture.prediction = Some(point_prediction(&model.target, choice.predicted));
-    mixture.search = Some(search_record(&setup, &choice, &model));
-    mixture.sampling = Some(choice.params.sampling(
-        &setup.domains,
-        &q.quality,
-        &q.lower_is_better,
-        q.epsilon,
-    ));
-    // The chosen mixture is validated on the documents its function draws.
-    let validation = match m.validate {
-        None => None,
-        Some(_) => {
-            let (data, _) = resampled_data(
-                &setup.data,
-                &documents,
-                &choice.params,
-                q,
-                seed,
-                "chosen",
-                window(&setup),
-            );
-            let key = CacheKey::new(&(
-                &setup.data_manifest.key,
-                "quadmix-chosen",
-                &choice.params,
-                q,
-            ));
-            validate_choice(config, &setup, &shares, Some((&data, key.hash())), progress)?
-        }
-    };
-    steps.extend(validation.as_ref().map(|v| v.1.clone()));
-    let natural_predicted = regressor.predict(&parameters[0].features(), space.features())[0];
-    let features = model.domains.len();
-    Ok(SearchedMixture {
-        mixture,
-        prior: setup.prior.clone(),
-        search: Some(SearchSummary {
-            natural_predicted,
-            settings: setup.settings,
-            warnings: too_few_runs_for(runs.len(), features, "sampling parameters"),
-            runs,
-            trained,
-            model,
-        }),
-        method_runs: None,
-        validation: validation.map(|v| v.0),
-        steps,
-    })
 }
 
 /// The cached fit of the regressor from each run's parameters to the target.
