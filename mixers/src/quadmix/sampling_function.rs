@@ -4,6 +4,8 @@
 //! up to `2^η` times (λ sets how sharply), above it almost never (ε).
 
 use blend_kernels::SeededRng;
+
+use super::quality_ranks::quality_ranks;
 use serde::{Deserialize, Serialize};
 
 use crate::{MixerError, Result};
@@ -43,6 +45,11 @@ pub struct QualitySampling {
 impl QualitySampling {
     /// `S(r)` of the domain named `domain`; an error for a domain without a function.
     pub fn frequency(&self, domain: &str, rank: f64) -> Result<f64> {
+        Ok(self.frequencies(domain, &[rank])?[0])
+    }
+
+    /// `S(r)` of the domain named `domain` at each of `ranks`.
+    pub fn frequencies(&self, domain: &str, ranks: &[f64]) -> Result<Vec<f64>> {
         let d = self
             .domains
             .iter()
@@ -52,13 +59,16 @@ impl QualitySampling {
                     "the quality sampling function has no domain `{domain}`"
                 ))
             })?;
-        Ok(sampling_frequency(
-            rank,
-            d.lambda,
-            d.omega,
-            d.eta,
-            self.epsilon,
-        ))
+        Ok(ranks
+            .iter()
+            .map(|&r| sampling_frequency(r, d.lambda, d.omega, d.eta, self.epsilon))
+            .collect())
+    }
+
+    /// The quality ranks of one domain's documents (`columns[j][i]`: column `j` of document
+    /// `i`, in `quality_columns` order), by this function's directions and merge weights.
+    pub fn ranks(&self, columns: &[Vec<f64>]) -> Vec<f64> {
+        quality_ranks(columns, &self.higher_is_better(), &self.merge_weights)
     }
 
     /// Whether a higher value of each quality column is better, in column order.

@@ -64,7 +64,10 @@ pub async fn choose_mixture(
                 MixtureMethod::Quadmix => &QuadMix,
                 MixtureMethod::BayesOpt => &BayesOpt,
                 MixtureMethod::Online => &OnlineReweighting,
-                _ => &RegMixSearch,
+                MixtureMethod::Search => &RegMixSearch,
+                MixtureMethod::Natural | MixtureMethod::File => {
+                    unreachable!("natural and file mixtures are matched above")
+                }
             };
             let setup = prepare_proxies(config, curation, sizes, progress).await?;
             let searched = chooser.choose(config, setup, sizes, progress)?;

@@ -15,8 +15,7 @@ use std::borrow::Cow;
 
 use blend_mixers::mixture::SearchRecord;
 use blend_mixers::quadmix::{
-    ParameterSpace, QuadMixChoice, QuadMixParams, draw_copies, quality_ranks, sampling_frequency,
-    search_parameters,
+    ParameterSpace, QuadMixChoice, QuadMixParams, draw_copies, search_parameters,
 };
 use blend_mixers::{FitSettings, RegressorModel};
 use blend_proxy_train::{DomainTokens, ProxyData};
@@ -288,8 +287,8 @@ fn train_runs(
 
 /// The proxy data `params` draws: each domain's train documents copied by their sampling
 /// frequency (seeded by `draw`), the held-out streams unchanged; and the domains' sampling
-/// weights, weight × the tokens its function keeps. A domain whose function keeps (almost)
-/// nothing still holds one `window` of its best documents.
+/// weights ([`domain_shares`]). A domain whose function keeps (almost) nothing still holds
+/// one `window` of its best documents.
 fn resampled_data(
     data: &ProxyData,
     documents: &[QualityDocuments],
@@ -299,18 +298,11 @@ fn resampled_data(
     draw: &str,
     window: usize,
 ) -> (ProxyData, Vec<f64>) {
-    let higher: Vec<bool> = q
-        .quality
-        .iter()
-        .map(|c| !q.lower_is_better.contains(c))
-        .collect();
+    let drawn = domain_draws(documents, params, q);
     let mut train = Vec::with_capacity(documents.len());
-    let mut masses = Vec::with_capacity(documents.len());
-    for (d, domain) in documents.iter().enumerate() {
-        let ranks = quality_ranks(&domain.quality, &higher, &params.merge_weights);
-        let frequencies = frequencies(&ranks, params, d, q.epsilon);
+    for (domain, (ranks, frequencies)) in documents.iter().zip(&drawn) {
         let copies = draw_copies(
-            &frequencies,
+            frequencies,
             seed,
             &format!("quadmix/{draw}/{}", domain.domain),
         );
@@ -328,28 +320,18 @@ fn resampled_data(
             }
             tokens.extend_from_slice(&domain.documents[doc]);
         }
-        masses.push(
-            params.domain_weights[d]
-                * frequencies
-                    .iter()
-                    .zip(&domain.documents)
-                    .map(|(f, doc)| f * doc.len() as f64)
-                    .sum::<f64>(),
-        );
         train.push(DomainTokens {
             domain: domain.domain.clone(),
             tokens,
         });
     }
-    let total: f64 = masses.iter().sum();
-    let weights = masses.iter().map(|m| m / total).collect();
     let resampled = ProxyData {
         domains: data.domains.clone(),
         vocab_size: data.vocab_size,
         train,
         valid: data.valid.clone(),
     };
-    (resampled, weights)
+    (resampled, shares(documents, params, &drawn))
 }
 
 /// The tokens of one proxy training window.
@@ -357,10 +339,23 @@ fn window(setup: &ProxySetup) -> usize {
     setup.settings.model.sequence_length + 1
 }
 
-fn frequencies(ranks: &[f64], params: &QuadMixParams, d: usize, epsilon: f64) -> Vec<f64> {
-    ranks
+/// Each domain's documents' quality ranks and sampling frequencies under `params`.
+fn domain_draws(
+    documents: &[QualityDocuments],
+    params: &QuadMixParams,
+    q: &QuadMixConfig,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let names: Vec<String> = documents.iter().map(|d| d.domain.clone()).collect();
+    let sampling = params.sampling(&names, &q.quality, &q.lower_is_better, q.epsilon);
+    documents
         .iter()
-        .map(|&r| sampling_frequency(r, params.lambda[d], params.omega[d], params.eta[d], epsilon))
+        .map(|domain| {
+            let ranks = sampling.ranks(&domain.quality);
+            let frequencies = sampling
+                .frequencies(&domain.domain, &ranks)
+                .expect("the function is built over these domains");
+            (ranks, frequencies)
+        })
         .collect()
 }
 
@@ -371,18 +366,22 @@ fn domain_shares(
     params: &QuadMixParams,
     q: &QuadMixConfig,
 ) -> Vec<f64> {
-    let higher: Vec<bool> = q
-        .quality
-        .iter()
-        .map(|c| !q.lower_is_better.contains(c))
-        .collect();
+    shares(documents, params, &domain_draws(documents, params, q))
+}
+
+/// [`domain_shares`] from the domains' draws.
+fn shares(
+    documents: &[QualityDocuments],
+    params: &QuadMixParams,
+    drawn: &[(Vec<f64>, Vec<f64>)],
+) -> Vec<f64> {
     let masses: Vec<f64> = documents
         .iter()
-        .enumerate()
-        .map(|(d, domain)| {
-            let ranks = quality_ranks(&domain.quality, &higher, &params.merge_weights);
-            params.domain_weights[d]
-                * frequencies(&ranks, params, d, q.epsilon)
+        .zip(drawn)
+        .zip(&params.domain_weights)
+        .map(|((domain, (_, frequencies)), weight)| {
+            weight
+                * frequencies
                     .iter()
                     .zip(&domain.documents)
                     .map(|(f, doc)| f * doc.len() as f64)

@@ -21,7 +21,7 @@ use blend_datasets::shards::{
 pub use crate::engine::config::{ShardsConfig, parse_token_count};
 use blend_kernels::SeededRng;
 use blend_mixers::Mixture;
-use blend_mixers::quadmix::{QualitySampling, quality_ranks};
+use blend_mixers::quadmix::QualitySampling;
 use serde::Serialize;
 
 use document_index::{DocumentIndex, TokenFile, tokenize_into};
@@ -298,15 +298,7 @@ fn quality_weights(
         .iter()
         .map(|values| docs.iter().map(|&doc| values[doc as usize]).collect())
         .collect();
-    let ranks = quality_ranks(
-        &columns,
-        &sampling.higher_is_better(),
-        &sampling.merge_weights,
-    );
-    Ok(ranks
-        .iter()
-        .map(|&r| sampling.frequency(domain, r))
-        .collect::<std::result::Result<_, _>>()?)
+    Ok(sampling.frequencies(domain, &sampling.ranks(&columns))?)
 }
 
 fn split_writer(
