@@ -293,3 +293,29 @@ fn a_quality_sampling_function_in_a_mixture_file_draws_each_domains_best_documen
         drawn_ids.len()
     );
 }
+
+#[test]
+fn a_quality_column_the_documents_lack_is_named_with_the_columns_they_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = synthetic_corpus(dir.path(), 300, 13);
+    let (mut config, path) = demo_config(dir.path(), &corpus.corpus_dir, 13);
+    config.shards = Some(ShardsConfig::new(BUDGET));
+    config.mixture = MixtureConfig {
+        quadmix: Some(QuadMixConfig {
+            quality: vec!["quality_scor".into()],
+            lower_is_better: Vec::new(),
+            epsilon: 1e-3,
+            top: 2,
+        }),
+        ..small(MixtureMethod::Quadmix)
+    };
+    std::fs::write(&path, config.to_toml()).unwrap();
+    let loaded = PipelineConfig::load(&path).unwrap();
+    let error = run_pipeline_blocking(&loaded, &path, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`quality_scor` is missing") && error.contains("quality_score"),
+        "{error}"
+    );
+}

@@ -16,7 +16,7 @@ use blend_operators::operator::{column_names, string_column};
 use blend_proxy_train::{ProxyDataManifest, ProxyDataWriter};
 use serde::Serialize;
 
-use super::proxy_quality::ProxyQuality;
+use super::proxy_quality::{ProxyQuality, quality_values};
 use super::{PROXY_DATA_DIR, ProxySearchRequest};
 use crate::engine::cache::{CacheKey, FileFingerprint};
 use crate::engine::checksums::{verify_checksums, write_checksums};
@@ -122,7 +122,7 @@ pub(crate) fn prepare_proxy_data(
             .map(|i| if texts.is_null(i) { "" } else { texts.value(i) })
             .collect();
         let tokens = encode_documents(&tokenizer, &text_refs, tokenizer.info.eos_id)?;
-        let quality_values = quality.batch_values(batch)?;
+        let quality_values = quality_values(batch, &quality.columns)?;
         for (row, tokens) in tokens.iter().enumerate() {
             let domain = if domains.is_null(row) {
                 "unknown"

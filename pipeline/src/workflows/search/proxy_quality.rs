@@ -34,45 +34,6 @@ impl ProxyQuality {
         }
     }
 
-    /// The quality columns of `batch` as numbers (booleans as 0/1), or an error naming the
-    /// missing or non-numeric column.
-    pub fn batch_values(&self, batch: &RecordBatch) -> Result<Vec<Float64Array>> {
-        self.columns
-            .iter()
-            .map(|name| {
-                let column = batch.column_by_name(name).ok_or_else(|| {
-                    PipelineError::column(
-                        "the output documents",
-                        name,
-                        format!(
-                            "is missing, but [mixture] quadmix ranks documents by it (they have: {})",
-                            column_names(batch)
-                        ),
-                    )
-                })?;
-                let numeric = column.data_type().is_numeric()
-                    || matches!(column.data_type(), DataType::Boolean);
-                if !numeric {
-                    return Err(PipelineError::column(
-                        "the output documents",
-                        name,
-                        format!(
-                            "is {}; a quality column must be numeric or boolean",
-                            column.data_type()
-                        ),
-                    ));
-                }
-                let cast = arrow::compute::cast(column, &DataType::Float64)
-                    .map_err(|e| PipelineError::column("the output documents", name, e.to_string()))?;
-                Ok(cast
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .expect("cast to Float64")
-                    .clone())
-            })
-            .collect()
-    }
-
     /// Appends row `row` of `values` to `domain`'s train documents.
     pub fn push(&mut self, domain: &str, values: &[Float64Array], row: usize) {
         let columns = self
@@ -99,6 +60,55 @@ impl ProxyQuality {
         let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| PipelineError::unreadable(&path, "proxy quality values", e.to_string()))
+    }
+}
+
+/// The quality `columns` of `batch` as numbers (booleans as 0/1), or an error naming the
+/// missing or non-numeric column. The proxies' quality values and the final shards' draw by
+/// a sampling function both read them so.
+pub fn quality_values(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Float64Array>> {
+    columns
+        .iter()
+        .map(|name| {
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                PipelineError::column(
+                    "the output documents",
+                    name,
+                    format!(
+                        "is missing, but the mixture's quality sampling (QuaDMix) ranks documents by it (they have: {})",
+                        column_names(batch)
+                    ),
+                )
+            })?;
+            let numeric =
+                column.data_type().is_numeric() || matches!(column.data_type(), DataType::Boolean);
+            if !numeric {
+                return Err(PipelineError::column(
+                    "the output documents",
+                    name,
+                    format!(
+                        "is {}; a quality column must be numeric or boolean",
+                        column.data_type()
+                    ),
+                ));
+            }
+            let cast = arrow::compute::cast(column, &DataType::Float64)
+                .map_err(|e| PipelineError::column("the output documents", name, e.to_string()))?;
+            Ok(cast
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("cast to Float64")
+                .clone())
+        })
+        .collect()
+}
+
+/// One document's value of `array`: NaN where it has none.
+pub fn quality_value(array: &Float64Array, row: usize) -> f64 {
+    if array.is_null(row) || !array.value(row).is_finite() {
+        f64::NAN
+    } else {
+        array.value(row)
     }
 }
 

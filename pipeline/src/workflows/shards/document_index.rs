@@ -15,7 +15,7 @@ use crate::engine::encode::encode_batch;
 use crate::engine::session::{new_session, stream_parts};
 use crate::engine::shards::domain_column;
 use crate::progress::Progress;
-use crate::workflows::search::proxy_quality::ProxyQuality;
+use crate::workflows::search::proxy_quality::{quality_value, quality_values};
 use crate::{PipelineError, Result};
 
 /// Per-document facts kept between the passes.
@@ -68,23 +68,21 @@ pub(super) async fn tokenize_into(
     let mut lookup = HashMap::new();
     let mut offset = 0u64;
     let task = progress.start("tokenize", Some(docs_manifest.rows_out), "docs");
-    let quality = ProxyQuality::new(
-        inputs
-            .mixture
-            .sampling
-            .as_ref()
-            .map_or_else(Vec::new, |s| s.quality_columns.clone()),
-    );
-    index.quality = vec![Vec::new(); quality.columns.len()];
+    let quality_columns = inputs
+        .mixture
+        .sampling
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.quality_columns.clone());
+    index.quality = vec![Vec::new(); quality_columns.len()];
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| PipelineError::datafusion(STAGE, e))?;
         let encoded = encode_batch(STAGE, &batch, tokenizer, &domain_column)?;
-        for (values, array) in index.quality.iter_mut().zip(quality.batch_values(&batch)?) {
-            values.extend(
-                array
-                    .iter()
-                    .map(|v| v.filter(|v| v.is_finite()).unwrap_or(f64::NAN)),
-            );
+        for (values, array) in index
+            .quality
+            .iter_mut()
+            .zip(quality_values(&batch, &quality_columns)?)
+        {
+            values.extend((0..array.len()).map(|row| quality_value(&array, row)));
         }
         for (row, tokens) in encoded.tokens.iter().enumerate() {
             let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.to_le_bytes()).collect();
