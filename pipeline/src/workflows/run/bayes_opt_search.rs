@@ -18,12 +18,10 @@ use serde::Serialize;
 
 use super::domain_sizes::DomainSizes;
 use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture, point_prediction};
-use super::validation::{run_cost, validate_choice};
+use super::validation::{proxy_runs_step, validate_choice};
 use crate::engine::cache::CacheKey;
 use crate::engine::config::PipelineConfig;
 use crate::engine::mixture_summary::{MethodRuns, RecordedRun};
-use crate::engine::step_cost::StepCost;
-use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::{BLEND_VERSION, Result};
 
@@ -42,8 +40,7 @@ impl ProxyMethod for BayesOpt {
         let seed = config.pipeline.seed;
         let trials = run_trials(config, &setup, progress)?;
         let mut steps = setup.steps.clone();
-        let cost = StepCost::sum(trials.runs.iter().map(|r| run_cost(&r.outcome)));
-        steps.push(StepRecord::new("proxy_runs", trials.trained == 0, cost));
+        steps.push(proxy_runs_step(&trials.runs, trials.trained));
         let choice = best_observed(
             &trials.observations,
             setup.domains.len(),
@@ -51,8 +48,8 @@ impl ProxyMethod for BayesOpt {
         )?;
         let mut mixture = setup.mixture(sizes, "bayes_opt", &choice.weights, seed);
         mixture.prediction = Some(point_prediction(&m.target, choice.mean));
-        let validation = validate_choice(config, &setup, &choice.weights, None, progress)?;
-        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let validation =
+            validate_choice(config, &setup, &choice.weights, None, &mut steps, progress)?;
         let method_runs = MethodRuns {
             settings: setup.settings.clone(),
             target: m.target.clone(),
@@ -67,7 +64,7 @@ impl ProxyMethod for BayesOpt {
             prior: setup.prior,
             search: None,
             method_runs: Some(method_runs),
-            validation: validation.map(|v| v.0),
+            validation,
             steps,
         })
     }

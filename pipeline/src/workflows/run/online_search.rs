@@ -109,8 +109,7 @@ impl ProxyMethod for OnlineReweighting {
             OnlineAlgorithm::DoReMi => "doremi",
         };
         let mixture = setup.mixture(sizes, method, &chosen, config.pipeline.seed);
-        let validation = validate_choice(config, &setup, &chosen, None, progress)?;
-        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let validation = validate_choice(config, &setup, &chosen, None, &mut steps, progress)?;
         let method_runs = MethodRuns {
             settings,
             target: m.target.clone(),
@@ -130,7 +129,7 @@ impl ProxyMethod for OnlineReweighting {
             prior: setup.prior,
             search: None,
             method_runs: Some(method_runs),
-            validation: validation.map(|v| v.0),
+            validation,
             steps,
         })
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
 use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture};
-use super::validation::{run_cost, validate_choice};
+use super::validation::{proxy_runs_step, validate_choice};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{MixtureConfig, PipelineConfig, TokenizerConfig};
 use crate::engine::mixture_search::{
@@ -21,7 +21,6 @@ use crate::engine::mixture_search::{
 };
 use crate::engine::mixture_summary::{NamedWeights, SearchSummary};
 use crate::engine::runner::Curation;
-use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::search::{
@@ -67,8 +66,7 @@ impl ProxyMethod for RegMixSearch {
             m.parallel.max(1),
             progress,
         )?;
-        let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
-        steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
+        steps.push(proxy_runs_step(&runs, trained));
         let warnings = too_few_runs(runs.len(), setup.domains.len());
         let fit_key = CacheKey::new(&FitKey {
             blend: BLEND_VERSION,
@@ -99,8 +97,7 @@ impl ProxyMethod for RegMixSearch {
         steps.push(search_step);
         rebudget(&mut mixture, setup.budget, &setup.available);
         let chosen: Vec<f64> = mixture.domains.iter().map(|d| d.weight).collect();
-        let validation = validate_choice(config, &setup, &chosen, None, progress)?;
-        steps.extend(validation.as_ref().map(|v| v.1.clone()));
+        let validation = validate_choice(config, &setup, &chosen, None, &mut steps, progress)?;
         let natural = &setup.natural;
         let natural_predicted = model.regressor()?.predict(natural, natural.len())[0];
         Ok(SearchedMixture {
@@ -115,7 +112,7 @@ impl ProxyMethod for RegMixSearch {
                 warnings,
             }),
             method_runs: None,
-            validation: validation.map(|v| v.0),
+            validation,
             steps,
         })
     }

@@ -24,11 +24,10 @@ use serde::Serialize;
 use super::domain_sizes::DomainSizes;
 use super::json_step::JsonStep;
 use super::proxy_setup::{ProxyMethod, ProxySetup, SearchedMixture, point_prediction};
-use super::validation::{run_cost, validate_choice};
+use super::validation::{proxy_runs_step, validate_choice};
 use crate::engine::cache::{CacheKey, cached, stage_dir};
 use crate::engine::config::{PipelineConfig, QuadMixConfig};
 use crate::engine::mixture_summary::{RecordedRun, SearchSummary};
-use crate::engine::step_cost::StepCost;
 use crate::engine::summary::StepRecord;
 use crate::progress::Progress;
 use crate::workflows::search::proxy_quality::QualityDocuments;
@@ -58,8 +57,7 @@ impl ProxyMethod for QuadMix {
         parameters.extend(space.sample(m.proxies - 1, seed)?);
         let mut steps = setup.steps.clone();
         let (runs, trained) = train_runs(&setup, &documents, q, &parameters, seed, progress)?;
-        let runs_cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
-        steps.push(StepRecord::new("proxy_runs", trained == 0, runs_cost));
+        steps.push(proxy_runs_step(&runs, trained));
         let (model, fit_step) = fit_parameters(config, &setup, &runs, &parameters)?;
         steps.push(fit_step);
         let regressor = model.regressor()?;
@@ -98,10 +96,16 @@ impl ProxyMethod for QuadMix {
                     &choice.params,
                     q,
                 ));
-                validate_choice(config, &setup, &shares, Some((&data, key.hash())), progress)?
+                validate_choice(
+                    config,
+                    &setup,
+                    &shares,
+                    Some((&data, key.hash())),
+                    &mut steps,
+                    progress,
+                )?
             }
         };
-        steps.extend(validation.as_ref().map(|v| v.1.clone()));
         let natural_predicted = regressor.predict(&parameters[0].features(), space.features())[0];
         let features = model.domains.len();
         Ok(SearchedMixture {
@@ -116,7 +120,7 @@ impl ProxyMethod for QuadMix {
                 model,
             }),
             method_runs: None,
-            validation: validation.map(|v| v.0),
+            validation,
             steps,
         })
     }

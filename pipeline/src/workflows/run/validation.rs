@@ -103,14 +103,16 @@ pub fn validate_mixture(
 }
 
 /// `[mixture] validate` of a method's `chosen` weights against the natural mixture, on the
-/// proxy data of `setup` (or `chosen_data` for the chosen mixture); `None` when not asked.
+/// proxy data of `setup` (or `chosen_data` for the chosen mixture), its step added to
+/// `steps`; `None` when not asked.
 pub fn validate_choice(
     config: &PipelineConfig,
     setup: &ProxySetup,
     chosen: &[f64],
     chosen_data: Option<(&ProxyData, &str)>,
+    steps: &mut Vec<StepRecord>,
     progress: &dyn Progress,
-) -> Result<Option<(ValidationSummary, StepRecord)>> {
+) -> Result<Option<ValidationSummary>> {
     let m = &config.mixture;
     let Some(validate) = m.validate else {
         return Ok(None);
@@ -126,7 +128,16 @@ pub fn validate_choice(
         natural: &setup.natural,
         parallel: m.parallel.max(1),
     };
-    validate_mixture(&request, &setup.dir, progress).map(Some)
+    let (summary, step) = validate_mixture(&request, &setup.dir, progress)?;
+    steps.push(step);
+    Ok(Some(summary))
+}
+
+/// The `proxy_runs` step of `runs`, `trained` of them by this call: reused when none was,
+/// its cost the runs' recorded training and evaluation time.
+pub fn proxy_runs_step(runs: &[RecordedRun], trained: usize) -> StepRecord {
+    let cost = StepCost::sum(runs.iter().map(|r| run_cost(&r.outcome)));
+    StepRecord::new("proxy_runs", trained == 0, cost)
 }
 
 /// Trains (or reuses) `mixtures` on `data` under `dir/<folder>-<key of data and settings>`.
