@@ -35,10 +35,16 @@ fn small(method: MixtureMethod) -> MixtureConfig {
     }
 }
 
-fn run(config: &PipelineConfig, path: &Path) -> RunOutcome {
+/// Writes `config` to `path`, loads it back as a user's file would be, and runs it; the
+/// error as the user reads it.
+fn try_run(config: &PipelineConfig, path: &Path) -> Result<RunOutcome, String> {
     std::fs::write(path, config.to_toml()).unwrap();
     let loaded = PipelineConfig::load(path).unwrap();
-    run_pipeline_blocking(&loaded, path, &NoProgress).unwrap()
+    run_pipeline_blocking(&loaded, path, &NoProgress).map_err(|e| e.to_string())
+}
+
+fn run(config: &PipelineConfig, path: &Path) -> RunOutcome {
+    try_run(config, path).unwrap()
 }
 
 /// The mixture is on the simplex and the final shards hold exactly its budget.
@@ -309,11 +315,7 @@ fn a_quality_column_the_documents_lack_is_named_with_the_columns_they_have() {
         }),
         ..small(MixtureMethod::Quadmix)
     };
-    std::fs::write(&path, config.to_toml()).unwrap();
-    let loaded = PipelineConfig::load(&path).unwrap();
-    let error = run_pipeline_blocking(&loaded, &path, &NoProgress)
-        .unwrap_err()
-        .to_string();
+    let error = try_run(&config, &path).unwrap_err();
     assert!(
         error.contains("`quality_scor` is missing") && error.contains("quality_score"),
         "{error}"
