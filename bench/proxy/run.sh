@@ -3,8 +3,8 @@
 # torch.compile), on this machine's CPU, for the tiny and regmix-1m presets; then several
 # proxies at once on the CPU (parallel 1 vs 2). Each row is one process, so peak RSS is that
 # configuration's own. PyTorch goes in a venv under the target dir (never in the project).
-# GPU rows: build with `--features cuda`, carry the binary to a GPU machine and run the same
-# commands with device=cuda (see the proxy-training note); this script runs CPU rows only.
+# GPU rows: `make check-cuda` builds the CUDA binaries; bench/proxy/gpu.sh runs them on a GPU
+# machine. This script runs CPU rows only.
 # STEPS, WARMUP, THREADS, PROFILE override the sizes; results go to $OUT/results.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,11 +47,4 @@ for parallel in 1 2; do
   run env RAYON_NUM_THREADS="$THREADS" "$CANDLE" --bench preset=tiny vocab=512 seq=64 batch=8 \
     steps="$STEPS" warmup="$WARMUP" proxies=4 parallel="$parallel"
 done
-"$VENV/bin/python" - "$RESULTS" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'impl':<18}{'preset':<11}{'proxies':>8}{'par':>4}{'tokens/s':>12}{'ms/step':>9}{'GFLOP/s':>9}{'peak RSS MiB':>13}")
-for r in rows:
-    print(f"{r['impl']:<18}{r['preset']:<11}{r.get('proxies', 1):>8}{r.get('parallel', 1):>4}"
-          f"{r['tokens_per_second']:>12.0f}{r['ms_per_step']:>9.1f}{r['gflops']:>9.2f}{r['peak_rss_mib']:>13.0f}")
-PY
+"$VENV/bin/python" bench/proxy/table.py "$RESULTS"

@@ -4,6 +4,12 @@
 //! free, so each step faults and zeroes its activations' pages again. Measured on the
 //! `tiny` preset (vocab 4096, 2048 tokens a step, 2 threads): 452 → 344 ms per step with the
 //! thresholds raised. Other platforms keep their allocator's defaults.
+//!
+//! Only glibc's main arena honours the mmap threshold: a worker thread's arena (proxies
+//! train on worker threads) still maps every block above 64 MiB afresh and unmaps it on
+//! free. That is one reason the proxy never materializes its logits, 64 MiB at regmix-1m's
+//! batch (`blend_proxy_train::fused::linear_cross_entropy`; 25% of a step went to page
+//! faults before).
 
 use std::sync::Once;
 

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::SeededRng;
+use crate::matmul::{MatrixMut, MatrixRef};
 
 /// Rows per parallel chunk; sums are combined in chunk order, so results do not depend on
 /// the thread count.
@@ -101,39 +102,16 @@ fn nearest(point: &[f32], centroids: &[f32], dim: usize) -> (u32, f32) {
 }
 
 /// `out[i·k + j] = rows[i] · centroids[j]` for the `m` rows, one matrix product.
-#[allow(unsafe_code)]
 fn dot_products(rows: &[f32], centroids: &[f32], dim: usize, out: &mut [f32]) {
     let m = rows.len() / dim;
     let k = centroids.len() / dim;
     assert!(rows.len() == m * dim && centroids.len() == k * dim && out.len() == m * k);
-    // SAFETY: the slices hold exactly m×dim, k×dim and m×k values (asserted above) and the
-    // strides address only inside them: `out` row-major m×k (column stride 1, row stride k),
-    // `rows` row-major m×dim, and `centroids` read as its transpose, dim×k (column stride
-    // dim, row stride 1). `out` is the only written slice and cannot alias the shared ones.
-    // With `read_dst` false gemm writes out = 1·rows·centroidsᵀ, single-threaded.
-    unsafe {
-        gemm::gemm(
-            m,
-            k,
-            dim,
-            out.as_mut_ptr(),
-            1,
-            k as isize,
-            false,
-            rows.as_ptr(),
-            1,
-            dim as isize,
-            centroids.as_ptr(),
-            dim as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    crate::matmul::matmul(
+        MatrixMut::row_major(out, m, k),
+        MatrixRef::row_major(rows, m, dim),
+        MatrixRef::row_major(centroids, k, dim).t(),
+        false,
+    );
 }
 
 /// Nearest centre of each row of `rows` by ‖c‖² − 2x·c (the x·c of a chunk from one matrix

@@ -1,4 +1,4 @@
-//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, centroid merging, cluster agreement, fastText-style text classification, seeded random
+//! Hot loops of blend that touch no files: text hashing, MinHash-LSH, hashed TF-IDF embeddings, k-means, matrix products, softmax rows, centroid merging, cluster agreement, fastText-style text classification, seeded random
 //! numbers and word splitting. Every function here is a plain CPU reference that faster paths are tested against.
 
 pub mod allocator;
@@ -10,8 +10,11 @@ pub mod english_words;
 pub mod hash;
 pub mod hashed_tfidf;
 pub mod kmeans;
+pub mod matmul;
 pub mod minhash;
 pub mod rng;
+pub mod simd_level;
+pub mod softmax_row;
 pub mod text_classifier;
 pub mod words;
 

@@ -4,18 +4,45 @@
 //! projections scaled by 1/√(2·layers), as GPT-2), so the same seed gives the same model on
 //! any device. Matmuls run in the device's compute dtype (bf16 on CUDA).
 //!
-//! Only ops with candle gradients are used: candle-nn's fused softmax, RMSNorm and RoPE
-//! kernels have no backward pass, so those are written out from basic ops here.
+//! Two paths compute the same function ([`OpPath`]). On the CPU, attention (with RoPE),
+//! RMSNorm and the loss are single-pass ops with their own backward passes
+//! ([`crate::fused`]). On other devices, and as the reference those are tested against, they
+//! are composite graphs of candle ops ([`crate::composite`]).
 
 use blend_kernels::SeededRng;
-use candle_core::{D, DType, Device, Tensor, Var};
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Tensor, Var};
 
 use crate::Result;
+use crate::composite::{self, AttentionTables};
+use crate::fused::{
+    CausalSelfAttention, RmsNorm, RopeTable, linear_cross_entropy, linear_cross_entropy_value,
+    swiglu,
+};
 use crate::model_config::ModelConfig;
 
 const INIT_STD: f64 = 0.02;
 const NORM_EPS: f64 = 1e-5;
-const ROPE_THETA: f64 = 10_000.0;
+
+/// How attention and RMSNorm are computed: fused single-pass ops (CPU only) or composite
+/// graphs of candle ops (any device; the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpPath {
+    Fused,
+    Composite,
+}
+
+impl OpPath {
+    /// Fused on the CPU; composite elsewhere, since the fused ops have no CUDA kernels.
+    pub fn for_device(device: &Device) -> Self {
+        if device.is_cpu() {
+            Self::Fused
+        } else {
+            Self::Composite
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Block {
@@ -25,9 +52,8 @@ struct Block {
     /// (d, d)
     attention_out: Var,
     mlp_norm: Var,
-    /// (hidden, d) each
-    gate: Var,
-    up: Var,
+    /// (2·hidden, d): the SwiGLU gate and up projections stacked.
+    gate_up: Var,
     /// (d, hidden)
     down: Var,
 }
@@ -40,14 +66,15 @@ pub struct Gpt {
     embedding: Var,
     blocks: Vec<Block>,
     final_norm: Var,
-    /// (T, head_dim) each, for positions 0..sequence_length.
-    rope_cos: Tensor,
-    rope_sin: Tensor,
-    /// (T, T): 0 on and below the diagonal, −∞ above.
-    causal_mask: Tensor,
+    op_path: OpPath,
+    /// RoPE's tables for positions 0..sequence_length (the fused attention's).
+    rope: Arc<RopeTable>,
+    /// The same tables and the causal mask as tensors (the composite attention's).
+    attention_tables: AttentionTables,
 }
 
-fn normal_var(
+/// A `shape` matrix of normal values (mean 0, `std`) from `rng`, by Box–Muller.
+pub(crate) fn normal_var(
     rng: &mut SeededRng,
     shape: (usize, usize),
     std: f64,
@@ -72,29 +99,6 @@ fn ones_var(width: usize, device: &Device) -> Result<Var> {
     Ok(Var::ones(width, DType::F32, device)?)
 }
 
-fn rms_norm(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
-    let width = x.dim(D::Minus1)? as f64;
-    let mean_square = (x.sqr()?.sum_keepdim(D::Minus1)? / width)?;
-    let normed = x.broadcast_div(&(mean_square + NORM_EPS)?.sqrt()?)?;
-    Ok(normed.broadcast_mul(weight)?)
-}
-
-/// Softmax over the last dimension from differentiable ops (the max is a constant shift).
-fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let exp = x.broadcast_sub(&max)?.exp()?;
-    Ok(exp.broadcast_div(&exp.sum_keepdim(D::Minus1)?)?)
-}
-
-/// x·cos + rotate_half(x)·sin over the last dimension (GPT-NeoX/Llama's half rotation).
-fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-    let half = x.dim(D::Minus1)? / 2;
-    let first = x.narrow(D::Minus1, 0, half)?;
-    let second = x.narrow(D::Minus1, half, half)?;
-    let rotated = Tensor::cat(&[&second.neg()?, &first], D::Minus1)?;
-    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
-}
-
 impl Gpt {
     pub fn new(
         config: ModelConfig,
@@ -114,45 +118,34 @@ impl Gpt {
                     qkv: normal_var(&mut rng, (3 * d, d), INIT_STD, device)?,
                     attention_out: normal_var(&mut rng, (d, d), residual_std, device)?,
                     mlp_norm: ones_var(d, device)?,
-                    gate: normal_var(&mut rng, (config.mlp_hidden, d), INIT_STD, device)?,
-                    up: normal_var(&mut rng, (config.mlp_hidden, d), INIT_STD, device)?,
+                    gate_up: normal_var(&mut rng, (2 * config.mlp_hidden, d), INIT_STD, device)?,
                     down: normal_var(&mut rng, (d, config.mlp_hidden), residual_std, device)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let head_dim = config.head_dim();
-        let t = config.sequence_length;
-        let mut cos = Vec::with_capacity(t * head_dim);
-        let mut sin = Vec::with_capacity(t * head_dim);
-        for position in 0..t {
-            let angles: Vec<f64> = (0..head_dim / 2)
-                .map(|i| position as f64 * ROPE_THETA.powf(-((2 * i) as f64) / head_dim as f64))
-                .collect();
-            // Both halves of a head rotate by the same angles.
-            for _ in 0..2 {
-                cos.extend(angles.iter().map(|a| a.cos() as f32));
-                sin.extend(angles.iter().map(|a| a.sin() as f32));
-            }
-        }
-        let mask: Vec<f32> = (0..t * t)
-            .map(|i| {
-                if i % t > i / t {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let rope = RopeTable::new(config.head_dim(), config.sequence_length);
+        let attention_tables = AttentionTables::new(&rope, device)?;
         Ok(Self {
             config,
             compute_dtype,
             embedding,
             blocks,
             final_norm: ones_var(d, device)?,
-            rope_cos: Tensor::from_vec(cos, (t, head_dim), device)?,
-            rope_sin: Tensor::from_vec(sin, (t, head_dim), device)?,
-            causal_mask: Tensor::from_vec(mask, (t, t), device)?,
+            op_path: OpPath::for_device(device),
+            rope: Arc::new(rope),
+            attention_tables,
         })
+    }
+
+    /// The same model computed along `path` (the composite graph needs no fused kernels).
+    pub fn with_op_path(mut self, path: OpPath) -> Result<Self> {
+        if path == OpPath::Fused && !self.device().is_cpu() {
+            return Err(crate::ProxyError::Config(
+                "the fused proxy ops run on the CPU only".into(),
+            ));
+        }
+        self.op_path = path;
+        Ok(self)
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -172,8 +165,7 @@ impl Gpt {
             matrices.extend([
                 block.qkv.clone(),
                 block.attention_out.clone(),
-                block.gate.clone(),
-                block.up.clone(),
+                block.gate_up.clone(),
                 block.down.clone(),
             ]);
             vectors.extend([block.attention_norm.clone(), block.mlp_norm.clone()]);
@@ -188,63 +180,67 @@ impl Gpt {
 
     /// `a · b` in the compute dtype, result in f32.
     fn matmul(&self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        if self.compute_dtype == DType::F32 {
-            return Ok(a.matmul(b)?);
-        }
-        let a = a.to_dtype(self.compute_dtype)?;
-        let b = b.to_dtype(self.compute_dtype)?;
-        Ok(a.matmul(&b)?.to_dtype(DType::F32)?)
+        composite::matmul(a, b, self.compute_dtype)
     }
 
     fn attention(&self, block: &Block, x: &Tensor, batch: usize, t: usize) -> Result<Tensor> {
-        let (h, hd, d) = (
-            self.config.heads,
-            self.config.head_dim(),
-            self.config.d_model,
-        );
+        let heads = self.config.heads;
         let qkv = self.matmul_t(x, &block.qkv)?; // (B·T, 3d)
-        let split = |index: usize| -> Result<Tensor> {
-            Ok(qkv
-                .narrow(1, index * d, d)?
-                .reshape((batch, t, h, hd))?
-                .transpose(1, 2)?
-                .contiguous()?)
+        let context = match self.op_path {
+            OpPath::Fused => CausalSelfAttention {
+                batch,
+                seq: t,
+                heads,
+                head_dim: self.config.head_dim(),
+                rope: self.rope.clone(),
+            }
+            .apply(&qkv)?,
+            OpPath::Composite => composite::causal_attention(
+                &qkv,
+                (batch, t, heads),
+                &self.attention_tables,
+                self.compute_dtype,
+            )?,
         };
-        let cos = self.rope_cos.narrow(0, 0, t)?;
-        let sin = self.rope_sin.narrow(0, 0, t)?;
-        let q = apply_rope(&split(0)?, &cos, &sin)?;
-        let k = apply_rope(&split(1)?, &cos, &sin)?;
-        let v = split(2)?;
-        let scores = (self.matmul(&q, &k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
-        let mask = self.causal_mask.narrow(0, 0, t)?.narrow(1, 0, t)?;
-        let probabilities = softmax_last_dim(&scores.broadcast_add(&mask)?)?;
-        let context = self
-            .matmul(&probabilities, &v)? // (B, H, T, hd)
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((batch * t, d))?;
         self.matmul_t(&context, &block.attention_out)
     }
 
-    fn mlp(&self, block: &Block, x: &Tensor) -> Result<Tensor> {
-        let gate = self.matmul_t(x, &block.gate)?.silu()?;
-        let up = self.matmul_t(x, &block.up)?;
-        self.matmul_t(&(gate * up)?, &block.down)
+    fn norm(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        match self.op_path {
+            OpPath::Fused => Ok(RmsNorm {
+                eps: NORM_EPS as f32,
+            }
+            .apply(x, weight)?),
+            OpPath::Composite => composite::rms_norm(x, weight, NORM_EPS),
+        }
     }
 
-    /// Logits (B·T, vocab) for token ids (B, T).
-    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+    fn mlp(&self, block: &Block, x: &Tensor) -> Result<Tensor> {
+        let gate_up = self.matmul_t(x, &block.gate_up)?; // (B·T, 2·hidden)
+        let hidden = match self.op_path {
+            OpPath::Fused => swiglu(&gate_up)?,
+            OpPath::Composite => composite::swiglu(&gate_up)?,
+        };
+        self.matmul_t(&hidden, &block.down)
+    }
+
+    /// Final-normed hidden states (B·T, d) for token ids (B, T).
+    fn hidden_states(&self, ids: &Tensor) -> Result<Tensor> {
         let (batch, t) = ids.dims2()?;
         let mut x = self.embedding.as_tensor().embedding(&ids.flatten_all()?)?; // (B·T, d)
         for block in &self.blocks {
             let attention =
-                self.attention(block, &rms_norm(&x, &block.attention_norm)?, batch, t)?;
+                self.attention(block, &self.norm(&x, &block.attention_norm)?, batch, t)?;
             x = (x + attention)?;
-            let mlp = self.mlp(block, &rms_norm(&x, &block.mlp_norm)?)?;
+            let mlp = self.mlp(block, &self.norm(&x, &block.mlp_norm)?)?;
             x = (x + mlp)?;
         }
-        let x = rms_norm(&x, &self.final_norm)?;
-        self.matmul_t(&x, &self.embedding)
+        self.norm(&x, &self.final_norm)
+    }
+
+    /// Logits (B·T, vocab) for token ids (B, T).
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.matmul_t(&self.hidden_states(ids)?, &self.embedding)
     }
 
     /// Mean next-token cross-entropy (nats) of each sequence: (B,) for `ids` and `targets`
@@ -253,14 +249,30 @@ impl Gpt {
         let (batch, t) = ids.dims2()?;
         let logits = self.forward(ids)?;
         let token_losses =
-            crate::cross_entropy::row_cross_entropy(&logits, &targets.flatten_all()?)?;
+            crate::fused::cross_entropy::row_cross_entropy(&logits, &targets.flatten_all()?)?;
         Ok(token_losses.reshape((batch, t))?.mean(1)?.detach())
     }
 
     /// Mean next-token cross-entropy (nats) of `targets` (B, T) given `ids` (B, T).
     pub fn loss(&self, ids: &Tensor, targets: &Tensor) -> Result<Tensor> {
-        let logits = self.forward(ids)?;
-        crate::cross_entropy::cross_entropy(&logits, &targets.flatten_all()?)
+        let targets = targets.flatten_all()?;
+        if self.op_path == OpPath::Fused {
+            let hidden = self.hidden_states(ids)?;
+            return Ok(linear_cross_entropy(&hidden, &self.embedding, &targets)?);
+        }
+        crate::fused::cross_entropy::cross_entropy(&self.forward(ids)?, &targets)
+    }
+
+    /// The same mean loss for scoring held-out text: no gradients, no graph.
+    pub fn held_out_loss(&self, ids: &Tensor, targets: &Tensor) -> Result<f32> {
+        let targets = targets.flatten_all()?;
+        let loss = if self.op_path == OpPath::Fused {
+            let hidden = self.hidden_states(ids)?;
+            linear_cross_entropy_value(&hidden, &self.embedding, &targets)?
+        } else {
+            crate::fused::cross_entropy::cross_entropy(&self.forward(ids)?, &targets)?
+        };
+        Ok(loss.to_scalar::<f32>()?)
     }
 }
 
@@ -326,6 +338,38 @@ mod tests {
             .to_scalar()
             .unwrap();
         assert!((per_sequence[0] - first).abs() < 1e-5);
+    }
+
+    #[test]
+    fn fused_and_composite_paths_give_the_same_loss_and_gradients() {
+        let device = Device::Cpu;
+        // 70 positions: the fused attention's second row tile is a partial one.
+        let config = crate::Preset::Tiny.config(50, 70);
+        let ids =
+            Tensor::from_vec((0..140u32).map(|i| i * 7 % 50).collect(), (2, 70), &device).unwrap();
+        let targets =
+            Tensor::from_vec((0..140u32).map(|i| i * 3 % 50).collect(), (2, 70), &device).unwrap();
+        let run = |path: OpPath| {
+            let model = Gpt::new(config, 4, &device, DType::F32)
+                .unwrap()
+                .with_op_path(path)
+                .unwrap();
+            let loss = model.loss(&ids, &targets).unwrap();
+            let grads = loss.backward().unwrap();
+            let (matrices, vectors) = model.parameters();
+            let gradients: Vec<Tensor> = matrices
+                .iter()
+                .chain(&vectors)
+                .map(|v| grads.get(v.as_tensor()).unwrap().clone())
+                .collect();
+            (loss, gradients)
+        };
+        let (fused_loss, fused) = run(OpPath::Fused);
+        let (composite_loss, composite) = run(OpPath::Composite);
+        crate::fused::parity::assert_close(&fused_loss, &composite_loss, "loss");
+        for (i, (f, c)) in fused.iter().zip(&composite).enumerate() {
+            crate::fused::parity::assert_close(f, c, &format!("gradient of parameter {i}"));
+        }
     }
 
     #[test]

@@ -4,15 +4,17 @@
 //!
 //! - [`model_config`]: shapes and presets (`tiny`, `regmix-1m`);
 //! - [`gpt`]: the model (RoPE, RMSNorm, SwiGLU, tied embeddings);
+//! - [`fused`]: its CPU ops as single passes (attention, RMSNorm, cross-entropy);
 //! - [`train`]: AdamW + warmup/cosine + clipping, per-domain evaluation;
 //! - [`proxy_data`]: the per-domain train/valid Megatron streams;
 //! - [`sequence_sampler`]: mixture-weighted windows, deterministic for a seed;
 //! - [`parallel`]: several proxies at once;
 //! - [`online`]: one proxy whose mixture is reweighted as it trains (Aioli, DoReMi).
 
-pub mod cross_entropy;
+pub mod composite;
 pub mod device;
 pub mod error;
+pub mod fused;
 pub mod gpt;
 pub mod lr_schedule;
 pub mod model_config;

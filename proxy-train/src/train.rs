@@ -194,7 +194,7 @@ pub fn evaluate(
             let mut total = 0.0;
             for chunk in windows.chunks(settings.batch_size) {
                 let (inputs, targets) = batch_tensors(chunk, t, device)?;
-                let loss = model.loss(&inputs, &targets)?.to_scalar::<f32>()?;
+                let loss = model.held_out_loss(&inputs, &targets)?;
                 total += f64::from(loss) * chunk.len() as f64;
             }
             Ok(total / windows.len() as f64)

@@ -206,7 +206,7 @@ fn shared_corpora_domains_against_file_categories() {
 }
 
 /// all-MiniLM-L6-v2's folder: `BLEND_MINILM_DIR`, else where scripts/prereqs.sh puts it.
-fn minilm_dir() -> Option<PathBuf> {
+pub(crate) fn minilm_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("BLEND_MINILM_DIR")
         .map(PathBuf::from)
         .or_else(|| {

@@ -5,14 +5,14 @@
 //! (`BLEND_SIMD=portable` forces the portable reference). Documents run in parallel with
 //! rayon; a signature never depends on the thread count.
 
-use std::sync::OnceLock;
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::one_permutation::OnePermutationHasher;
 use super::shingles::{ShingleConfig, shingle_hashes};
 use crate::rng::SeededRng;
+pub use crate::simd_level::simd_name;
+use crate::simd_level::{SimdLevel, simd_level};
 
 /// Which MinHash scheme computes signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,48 +135,6 @@ fn min_loop_avx512(
 #[target_feature(enable = "avx2")]
 fn min_loop_avx2(multipliers: &[u64], increments: &[u64], shingles: &[u64], signature: &mut [u64]) {
     min_loop(multipliers, increments, shingles, signature)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SimdLevel {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Portable,
-}
-
-fn simd_level() -> SimdLevel {
-    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
-        if std::env::var("BLEND_SIMD").is_ok_and(|v| v == "portable") {
-            return SimdLevel::Portable;
-        }
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512dq")
-                && is_x86_feature_detected!("avx512vl")
-            {
-                return SimdLevel::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") {
-                return SimdLevel::Avx2;
-            }
-        }
-        SimdLevel::Portable
-    })
-}
-
-/// The name of the instruction set the signature loop runs on, for logs and benchmarks.
-pub fn simd_name() -> &'static str {
-    match simd_level() {
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => "avx512",
-        #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => "avx2",
-        SimdLevel::Portable => "portable",
-    }
 }
 
 /// Shingling plus a signature scheme: turns documents into signatures.

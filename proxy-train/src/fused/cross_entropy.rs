@@ -5,24 +5,14 @@
 //! them took over half of a proxy's step (measured with `perf`). Other devices use candle-nn's
 //! composite `cross_entropy`.
 
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu_slice;
 use crate::Result;
 
 /// Rows per parallel task.
 const ROWS_PER_TASK: usize = 64;
-
-fn contiguous<'a, T: WithDType>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [T]> {
-    let (start, end) = layout
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("{what} must be contiguous")))?;
-    Ok(&storage.as_slice::<T>()?[start..end])
-}
 
 /// log Σ exp(row), computed stably.
 fn log_sum_exp(row: &[f32]) -> f32 {
@@ -31,7 +21,7 @@ fn log_sum_exp(row: &[f32]) -> f32 {
     max + sum.ln()
 }
 
-fn check_target(target: u32, vocab: usize) -> candle_core::Result<usize> {
+pub(super) fn check_target(target: u32, vocab: usize) -> candle_core::Result<usize> {
     let target = target as usize;
     if target >= vocab {
         candle_core::bail!("target token {target} is outside the vocabulary of {vocab}");
@@ -56,8 +46,8 @@ impl CustomOp2 for RowLoss {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (rows, vocab) = l1.shape().dims2()?;
-        let logits: &[f32] = contiguous(s1, l1, "logits")?;
-        let targets: &[u32] = contiguous(s2, l2, "targets")?;
+        let logits: &[f32] = cpu_slice(s1, l1, "logits")?;
+        let targets: &[u32] = cpu_slice(s2, l2, "targets")?;
         let losses = logits
             .par_chunks(vocab * ROWS_PER_TASK)
             .zip(targets.par_chunks(ROWS_PER_TASK))
@@ -104,9 +94,9 @@ impl CustomOp3 for RowLossGrad {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (rows, vocab) = l1.shape().dims2()?;
-        let logits: &[f32] = contiguous(s1, l1, "logits")?;
-        let targets: &[u32] = contiguous(s2, l2, "targets")?;
-        let upstream: &[f32] = contiguous(s3, l3, "the upstream gradient")?;
+        let logits: &[f32] = cpu_slice(s1, l1, "logits")?;
+        let targets: &[u32] = cpu_slice(s2, l2, "targets")?;
+        let upstream: &[f32] = cpu_slice(s3, l3, "the upstream gradient")?;
         let mut grad = vec![0f32; rows * vocab];
         grad.par_chunks_mut(vocab * ROWS_PER_TASK)
             .zip(logits.par_chunks(vocab * ROWS_PER_TASK))

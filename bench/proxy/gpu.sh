@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Proxy training on a GPU machine: the device parity test, then blend's step loop against
+# the same model in PyTorch (eager and torch.compile, bf16 autocast as blend's bf16 matmuls)
+# for the tiny and regmix-1m presets, then several proxies in one process against one at a
+# time. Prints a table with MFU (PEAK_TFLOPS: the GPU's dense bf16 peak; 989 for an H100
+# SXM) and writes $OUT/results.jsonl.
+#
+# The GPU machine needs PyTorch and the CUDA 13 runtime libraries, not Rust: `make
+# check-cuda` builds the binaries here and gathers them in gpu-kit/ (KIT overrides); carry
+# the repository with gpu-kit/ and run `bash bench/proxy/gpu.sh` from its root there.
+# STEPS, WARMUP, PROXIES and PEAK_TFLOPS override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+KIT=${KIT:-gpu-kit}
+OUT=${OUT:-$(mktemp -d)}
+STEPS=${STEPS:-60}
+WARMUP=${WARMUP:-10}
+PROXIES=${PROXIES:-4}
+PEAK_TFLOPS=${PEAK_TFLOPS:-989}
+PYTHON=${PYTHON:-python3}
+for binary in train_step end_to_end; do
+  [ -x "$KIT/$binary" ] || { echo "gpu.sh: no $KIT/$binary (see the top of this script)" >&2; exit 1; }
+done
+# The CUDA runtime libraries the binaries link (libcudart.so.13, cuBLAS, cuRAND, NVRTC):
+# the system's, else those PyTorch's wheels brought.
+LIBRARY_DIRS=$("$PYTHON" - <<'PY'
+import glob, os
+try:
+    import nvidia
+    roots = list(nvidia.__path__)
+except ImportError:
+    roots = []
+dirs = sorted({os.path.dirname(p) for root in roots for p in glob.glob(f"{root}/**/lib*.so*", recursive=True)})
+print(":".join(dirs))
+PY
+)
+export LD_LIBRARY_PATH="${LIBRARY_DIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+
+echo "== device parity (CPU reference vs CUDA)" >&2
+"$KIT/end_to_end" device_parity --nocapture --test-threads 1
+
+RESULTS=$OUT/results.jsonl
+: > "$RESULTS"
+run() { echo "$*" >&2; "$@" | tail -1 | tee -a "$RESULTS"; }
+for config in "preset=tiny vocab=512 seq=64 batch=8" "preset=regmix-1m vocab=4096 seq=256 batch=16"; do
+  # shellcheck disable=SC2086
+  run "$KIT/train_step" --bench $config device=cuda steps="$STEPS" warmup="$WARMUP"
+  for compile in 0 1; do
+    # shellcheck disable=SC2086
+    run "$PYTHON" bench/proxy/torch_step.py $config device=cuda steps="$STEPS" warmup="$WARMUP" compile="$compile"
+  done
+done
+# Several regmix-1m proxies in one process, all at once, against one after the other.
+for parallel in 1 "$PROXIES"; do
+  run "$KIT/train_step" --bench preset=regmix-1m vocab=4096 seq=256 batch=16 device=cuda \
+    steps="$STEPS" warmup="$WARMUP" proxies="$PROXIES" parallel="$parallel"
+done
+PEAK_TFLOPS=$PEAK_TFLOPS "$PYTHON" bench/proxy/table.py "$RESULTS"
+echo "results: $RESULTS" >&2

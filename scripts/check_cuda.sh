@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds blend with `--features cuda` on a machine without a GPU, so the CUDA path cannot
+# break unnoticed: `make check-cuda`. Safe to run any number of times.
+#
+#   1. nvcc, the CUDA headers and the runtime libraries from PyPI (CUDA 13) into the tools
+#      venv (no GPU and no driver needed);
+#   2. a link folder: unversioned links to those libraries (libcudart.so → libcudart.so.13,
+#      …) and a stub libcuda.so (soname libcuda.so.1) defining every driver function cudarc
+#      declares, since the driver itself ships with the GPU's kernel module;
+#   3. the `blend` binary, the proxy trainer's step benchmark and the end-to-end tests
+#      (holding the device parity test) with `--features cuda`, into their own target folder
+#      ($CARGO_TARGET_DIR-cuda), so the CPU build is never replaced; then gathers the three,
+#      stripped, into gpu-kit/ (ignored by git) for bench/proxy/gpu.sh.
+#
+# The binaries need the real libcuda.so.1 to start: carry gpu-kit/ to a machine with a GPU
+# and run bench/proxy/gpu.sh there. CUDA_COMPUTE_CAP (default 90, Hopper) picks the kernels'
+# architecture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS_DIR="${BLEND_TOOLS_DIR:-$HOME/.cache/blend/tools}"
+VENV="$TOOLS_DIR/venv"
+LINK_DIR="$TOOLS_DIR/cuda-link"
+CPU_TARGET="${CARGO_TARGET_DIR:-$HOME/.cache/blend/target}"
+export CARGO_TARGET_DIR="${CUDA_TARGET_DIR:-$CPU_TARGET-cuda}"
+say() { printf 'check-cuda: %s\n' "$*" >&2; }
+
+PACKAGES="nvidia-cuda-nvcc nvidia-cuda-runtime nvidia-cuda-cccl nvidia-cublas nvidia-curand nvidia-cuda-nvrtc"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+cuda_root() { "$VENV/bin/python" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13"))' 2>/dev/null; }
+CUDA_ROOT=$(cuda_root || true)
+if [ -z "$CUDA_ROOT" ] || [ ! -x "$CUDA_ROOT/bin/nvcc" ] || [ ! -e "$CUDA_ROOT/lib/libcublas.so.13" ]; then
+  say "installing CUDA 13 from PyPI into $VENV ($PACKAGES)"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install -q --disable-pip-version-check $PACKAGES
+  CUDA_ROOT=$(cuda_root)
+fi
+NVCC_VERSION=$("$CUDA_ROOT/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+say "nvcc $NVCC_VERSION at $CUDA_ROOT"
+
+# cudarc 0.19 knows CUDA versions up to 13.4 and refuses newer ones: build against 13.4's
+# API (the 13.x ABI is stable within the major version).
+export CUDARC_CUDA_VERSION="${CUDARC_CUDA_VERSION:-13040}"
+export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
+export CUDA_HOME="$CUDA_ROOT" CUDA_PATH="$CUDA_ROOT"
+export PATH="$CUDA_ROOT/bin:$PATH"
+# Headers: the toolkit's, and CCCL's (cub, thrust, libcu++) where the wheel puts them.
+CPATH_EXTRA="$CUDA_ROOT/include"
+[ -d "$CUDA_ROOT/include/cccl" ] && CPATH_EXTRA="$CPATH_EXTRA:$CUDA_ROOT/include/cccl"
+export CPATH="$CPATH_EXTRA${CPATH:+:$CPATH}"
+
+# The link folder: unversioned names for the wheel's libraries, and the driver stub.
+mkdir -p "$LINK_DIR"
+for library in "$CUDA_ROOT"/lib/lib*.so.*; do
+  name=$(basename "$library")
+  ln -sfn "$library" "$LINK_DIR/${name%%.so.*}.so"
+done
+cargo fetch --quiet
+CUDARC_DIR=$(cargo metadata --format-version 1 --features blend-cli/cuda 2>/dev/null \
+  | "$VENV/bin/python" -c 'import json, os, sys; m = json.load(sys.stdin); print(next(os.path.dirname(p["manifest_path"]) for p in m["packages"] if p["name"] == "cudarc"))')
+STUB_SOURCE="$LINK_DIR/libcuda_stub.c"
+grep -rhoE 'pub fn cu[A-Za-z0-9_]+' "$CUDARC_DIR/src/driver/sys" | sed 's/pub fn //' | sort -u \
+  | awk '{ printf "void %s(void) {}\n", $1 }' > "$STUB_SOURCE.new"
+if ! cmp -s "$STUB_SOURCE.new" "$STUB_SOURCE" || [ ! -e "$LINK_DIR/libcuda.so" ]; then
+  mv "$STUB_SOURCE.new" "$STUB_SOURCE"
+  say "driver stub: $(wc -l < "$STUB_SOURCE") functions declared by cudarc ($CUDARC_DIR)"
+  cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$LINK_DIR/libcuda.so" "$STUB_SOURCE"
+else
+  rm -f "$STUB_SOURCE.new"
+fi
+export LIBRARY_PATH="$LINK_DIR${LIBRARY_PATH:+:$LIBRARY_PATH}"
+
+say "building with --features cuda into $CARGO_TARGET_DIR"
+cargo build --features blend-cli/cuda -p blend-cli --bin blend
+cargo build --features blend-proxy-train/cuda -p blend-proxy-train --bench train_step
+cargo test --no-run --features blend-tests/cuda -p blend-tests --test end_to_end
+
+KIT=gpu-kit
+mkdir -p "$KIT"
+newest() { ls -t "$CARGO_TARGET_DIR"/debug/deps/"$1"-* | grep -v '\.d$' | head -1; }
+strip -o "$KIT/blend" "$CARGO_TARGET_DIR/debug/blend"
+strip -o "$KIT/train_step" "$(newest train_step)"
+strip -o "$KIT/end_to_end" "$(newest end_to_end)"
+say "ok: $KIT/ holds blend, train_step and end_to_end built with CUDA ($(du -sh "$KIT" | cut -f1)); they need libcuda.so.1, the GPU driver's, to start"
