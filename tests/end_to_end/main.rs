@@ -4,7 +4,6 @@
 mod bad_input;
 mod batch_job;
 mod bpe_inference;
-mod device_parity;
 mod domain_clustering;
 mod fast_bpe;
 mod final_shards;

@@ -13,6 +13,7 @@ use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
+use super::minilm_attention::{composite_attention, padded_attention};
 use crate::{OperatorError, Result};
 
 const OPERATOR: &str = "embed";
@@ -109,6 +110,13 @@ pub fn parse_device(name: &str) -> Result<Device> {
     })
 }
 
+/// Where each sequence of a padded batch ends: its length (the CPU attention's) and a bias
+/// `(B, 1, 1, T)`, 0 on real tokens and very negative on padding (the composite one's).
+struct PaddingMask {
+    lengths: Vec<usize>,
+    bias: Tensor,
+}
+
 #[derive(Debug)]
 struct EncoderLayer {
     query: Linear,
@@ -142,25 +150,18 @@ impl EncoderLayer {
         })
     }
 
-    /// `x`: (batch, tokens, hidden); `mask_bias`: (batch, 1, 1, tokens), 0 or very negative.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor, heads: usize) -> candle_core::Result<Tensor> {
-        let (batch, tokens, hidden) = x.dims3()?;
-        let head_dim = hidden / heads;
-        let split = |t: Tensor| -> candle_core::Result<Tensor> {
-            t.reshape((batch, tokens, heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
+    /// `x`: (batch, tokens, hidden).
+    fn forward(&self, x: &Tensor, mask: &PaddingMask, heads: usize) -> candle_core::Result<Tensor> {
+        let (q, k, v) = (
+            self.query.forward(x)?,
+            self.key.forward(x)?,
+            self.value.forward(x)?,
+        );
+        let context = if x.device().is_cpu() {
+            padded_attention(&q, &k, &v, &mask.lengths, heads)?
+        } else {
+            composite_attention(&q, &k, &v, &mask.bias, heads)?
         };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?.contiguous()?)? / (head_dim as f64).sqrt())?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(mask_bias)?)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((batch, tokens, hidden))?;
         let attended = self
             .attention_norm
             .forward(&(self.attention_out.forward(&context)? + x)?)?;
@@ -299,10 +300,13 @@ impl MiniLm {
             .broadcast_add(&self.position.forward(&positions)?)?
             .add(&self.token_type.forward(&types)?)?;
         x = self.embedding_norm.forward(&x)?;
-        // 0 where a token is real, a large negative number on padding.
-        let mask_bias = ((mask.clone() - 1.0)? * 1e9)?.reshape((batch, 1, 1, tokens))?;
+        let padding = PaddingMask {
+            lengths: ids.iter().map(|list| list.len().max(1)).collect(),
+            // 0 where a token is real, a large negative number on padding.
+            bias: ((mask.clone() - 1.0)? * 1e9)?.reshape((batch, 1, 1, tokens))?,
+        };
         for layer in &self.layers {
-            x = layer.forward(&x, &mask_bias, self.config.num_attention_heads)?;
+            x = layer.forward(&x, &padding, self.config.num_attention_heads)?;
         }
         let weights = mask.unsqueeze(2)?;
         let summed = x.broadcast_mul(&weights)?.sum(1)?;

@@ -8,4 +8,5 @@ pub mod embed;
 pub mod embedding_column;
 pub mod labels;
 pub mod minilm;
+pub mod minilm_attention;
 pub mod projection;

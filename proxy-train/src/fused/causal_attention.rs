@@ -341,7 +341,7 @@ mod tests {
 
     use super::*;
     use crate::composite::{AttentionTables, causal_attention};
-    use crate::fused::parity::{assert_close, normal_var};
+    use crate::fused::parity::{assert_close, assert_same_gradients, normal_var};
 
     /// Context and the gradient of `Σ context ∘ weights` with respect to qkv, both ways.
     fn compare(batch: usize, seq: usize, heads: usize, head_dim: usize) {
@@ -362,19 +362,7 @@ mod tests {
             causal_attention(qkv.as_tensor(), (batch, seq, heads), &tables, DType::F32).unwrap();
         let what = format!("context, B {batch} T {seq} H {heads} hd {head_dim}");
         assert_close(&fused, &composite, &what);
-        let gradient = |context: &Tensor| {
-            let loss = (context * weights.as_tensor()).unwrap().sum_all().unwrap();
-            loss.backward()
-                .unwrap()
-                .get(qkv.as_tensor())
-                .unwrap()
-                .clone()
-        };
-        assert_close(
-            &gradient(&fused),
-            &gradient(&composite),
-            &format!("d qkv of {what}"),
-        );
+        assert_same_gradients(&fused, &composite, weights.as_tensor(), &[(&qkv, &what)]);
     }
 
     #[test]

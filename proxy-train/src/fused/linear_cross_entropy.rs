@@ -234,7 +234,7 @@ mod tests {
     use candle_core::Device;
 
     use super::*;
-    use crate::fused::parity::{assert_close, normal_var};
+    use crate::fused::parity::{assert_close, assert_same_gradients, normal_var};
 
     fn targets(rows: usize, vocab: usize) -> Tensor {
         let ids: Vec<u32> = (0..rows).map(|i| ((i * 7 + 3) % vocab) as u32).collect();
@@ -262,17 +262,9 @@ mod tests {
             fused.to_scalar::<f32>().unwrap()
         );
         // An upstream factor of 3 scales both gradients.
-        let gradients = |loss: &Tensor| {
-            let grads = (loss * 3.0).unwrap().backward().unwrap();
-            (
-                grads.get(hidden.as_tensor()).unwrap().clone(),
-                grads.get(head.as_tensor()).unwrap().clone(),
-            )
-        };
-        let (fused_dx, fused_dw) = gradients(&fused);
-        let (composite_dx, composite_dw) = gradients(&composite);
-        assert_close(&fused_dx, &composite_dx, "hidden-state gradient");
-        assert_close(&fused_dw, &composite_dw, "head gradient");
+        let upstream = Tensor::new(3f32, &Device::Cpu).unwrap();
+        let inputs = [(&hidden, "the hidden states"), (&head, "the head")];
+        assert_same_gradients(&fused, &composite, &upstream, &inputs);
     }
 
     #[test]

@@ -42,6 +42,27 @@ pub(crate) mod parity {
         crate::gpt::normal_var(&mut SeededRng::new(seed), shape, std, &Device::Cpu).unwrap()
     }
 
+    /// Panics unless the gradients of `Σ fused ∘ upstream` and `Σ composite ∘ upstream`
+    /// (`upstream` broadcast) agree for every named input.
+    pub fn assert_same_gradients(
+        fused: &Tensor,
+        composite: &Tensor,
+        upstream: &Tensor,
+        inputs: &[(&Var, &str)],
+    ) {
+        let gradients = |output: &Tensor| {
+            let loss = output.broadcast_mul(upstream).unwrap().sum_all().unwrap();
+            loss.backward().unwrap()
+        };
+        let (fused, composite) = (gradients(fused), gradients(composite));
+        for (input, name) in inputs {
+            let of = |grads: &candle_core::backprop::GradStore| {
+                grads.get(input.as_tensor()).unwrap().clone()
+            };
+            assert_close(&of(&fused), &of(&composite), &format!("gradient of {name}"));
+        }
+    }
+
     /// Panics naming the first element of `what` where `fused` and `reference` differ.
     pub fn assert_close(fused: &Tensor, reference: &Tensor, what: &str) {
         assert_eq!(fused.dims(), reference.dims(), "{what}: shapes");

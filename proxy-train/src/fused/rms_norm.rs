@@ -178,7 +178,7 @@ impl CustomOp2 for WeightGrad {
 mod tests {
     use super::*;
     use crate::composite::rms_norm;
-    use crate::fused::parity::{assert_close, normal_var};
+    use crate::fused::parity::{assert_close, assert_same_gradients, normal_var};
 
     #[test]
     fn matches_the_composite_graph_and_its_gradients() {
@@ -193,22 +193,8 @@ mod tests {
             .unwrap();
         let composite = rms_norm(x.as_tensor(), weight.as_tensor(), 1e-5).unwrap();
         assert_close(&fused, &composite, "RMSNorm output");
-        let gradients = |y: &Tensor| {
-            let grads = (y * upstream.as_tensor())
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            (
-                grads.get(x.as_tensor()).unwrap().clone(),
-                grads.get(weight.as_tensor()).unwrap().clone(),
-            )
-        };
-        let (fused_dx, fused_dw) = gradients(&fused);
-        let (composite_dx, composite_dw) = gradients(&composite);
-        assert_close(&fused_dx, &composite_dx, "RMSNorm input gradient");
-        assert_close(&fused_dw, &composite_dw, "RMSNorm weight gradient");
+        let inputs = [(&x, "the RMSNorm input"), (&weight, "the RMSNorm weight")];
+        assert_same_gradients(&fused, &composite, upstream.as_tensor(), &inputs);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! steps from the same seed on both devices must give per-step losses within 2e-2 (CUDA's
 //! matmuls run in bf16), and MiniLM's embeddings on CUDA must match the CPU's (cosine ≥
 //! 0.999). Without the `cuda` feature or a device, each test says it is skipped and passes.
-//! `make check-cuda` builds this test with the feature; bench/proxy/gpu.sh runs it on a GPU
-//! machine.
+//! `make check-cuda` builds this test with the feature into the GPU kit; bench/proxy/gpu.sh
+//! runs it on a GPU machine.
 
 use blend_kernels::SeededRng;
 use blend_proxy_train::{
@@ -19,7 +19,10 @@ fn cuda_or_skip(test: &str) -> Option<candle_core::Device> {
     match DeviceChoice::Cuda(0).open() {
         Ok(device) => Some(device),
         Err(error) => {
-            eprintln!("skipping {test}: no CUDA device ({error})");
+            // candle's error text can carry a backtrace: its first line says why.
+            let reason = error.to_string();
+            let reason = reason.lines().next().unwrap_or_default();
+            eprintln!("skipping {test}: no CUDA device ({reason})");
             None
         }
     }
@@ -74,7 +77,7 @@ fn minilm_embeds_the_same_on_cuda_as_on_the_cpu() {
     let Some(device) = cuda_or_skip("the MiniLM device parity test") else {
         return;
     };
-    let Some(dir) = crate::domain_clustering::minilm_dir() else {
+    let Some(dir) = blend_tests::minilm_dir() else {
         return;
     };
     use blend_operators::cluster::minilm::MiniLm;
