@@ -5,13 +5,13 @@
 //! any device. Matmuls run in the device's compute dtype (bf16 on CUDA).
 //!
 //! Two paths compute the same function ([`OpPath`]). On the CPU, attention (with RoPE),
-//! RMSNorm and the loss are single-pass ops with their own backward passes
-//! ([`crate::fused`]). On other devices, and as the reference those are tested against, they
-//! are composite graphs of candle ops ([`crate::composite`]).
+//! RMSNorm, SwiGLU and the output head with the loss are single-pass ops with their own
+//! backward passes ([`crate::fused`]). On other devices, and as the reference those are
+//! tested against, they are composite graphs of candle ops ([`crate::composite`]).
 
-use blend_kernels::SeededRng;
 use std::sync::Arc;
 
+use blend_kernels::SeededRng;
 use candle_core::{DType, Device, Tensor, Var};
 
 use crate::Result;
@@ -25,8 +25,8 @@ use crate::model_config::ModelConfig;
 const INIT_STD: f64 = 0.02;
 const NORM_EPS: f64 = 1e-5;
 
-/// How attention and RMSNorm are computed: fused single-pass ops (CPU only) or composite
-/// graphs of candle ops (any device; the reference).
+/// How attention, RMSNorm, SwiGLU and the loss are computed: fused single-pass ops (CPU
+/// only) or composite graphs of candle ops (any device; the reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpPath {
     Fused,

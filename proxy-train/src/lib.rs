@@ -4,7 +4,8 @@
 //!
 //! - [`model_config`]: shapes and presets (`tiny`, `regmix-1m`);
 //! - [`gpt`]: the model (RoPE, RMSNorm, SwiGLU, tied embeddings);
-//! - [`fused`]: its CPU ops as single passes (attention, RMSNorm, cross-entropy);
+//! - [`fused`]: its CPU ops as single passes (attention, RMSNorm, SwiGLU, head + loss);
+//! - [`composite`]: the same ops as candle graphs (the CUDA path and the reference);
 //! - [`train`]: AdamW + warmup/cosine + clipping, per-domain evaluation;
 //! - [`proxy_data`]: the per-domain train/valid Megatron streams;
 //! - [`sequence_sampler`]: mixture-weighted windows, deterministic for a seed;
