@@ -87,9 +87,18 @@ cargo test --no-run --features blend-tests/cuda -p blend-tests --test device_par
 KIT=gpu-kit
 mkdir -p "$KIT"
 newest() { ls -t "$CARGO_TARGET_DIR"/debug/deps/"$1"-* | grep -v '\.d$' | head -1; }
+# xz, or Python's lzma where the xz tool is missing (the same format).
+compress() {
+  if command -v xz >/dev/null 2>&1; then
+    xz -6 -T0 -f "$1"
+  else
+    "$VENV/bin/python" -c 'import lzma, shutil, sys; shutil.copyfileobj(open(sys.argv[1], "rb"), lzma.open(sys.argv[1] + ".xz", "wb", preset=6))' "$1"
+    rm -f "$1"
+  fi
+}
 for binary in train_step device_parity; do
   strip -o "$KIT/$binary" "$(newest "$binary")"
-  xz -6 -T0 -f "$KIT/$binary"
+  compress "$KIT/$binary"
 done
 # The CUDA parity test must start and skip cleanly on this machine: run against the stub
 # driver, every CUDA call reports no device.

@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 KIT=${KIT:-gpu-kit}
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 STEPS=${STEPS:-60}
 WARMUP=${WARMUP:-10}
 PROXIES=${PROXIES:-4}
@@ -28,19 +29,26 @@ for binary in train_step device_parity; do
   [ -x "$KIT/$binary" ] || { echo "gpu.sh: no $KIT/$binary (see the top of this script)" >&2; exit 1; }
 done
 # The CUDA runtime libraries the binaries link (libcudart.so.13, cuBLAS, cuRAND, NVRTC):
-# the system's, else those PyTorch's wheels brought.
+# the system toolkit's, else those of Python's NVIDIA wheels (PyTorch brings most of them;
+# cuRAND may need `pip install nvidia-curand`). Anything still missing is named, and stops.
 LIBRARY_DIRS=$("$PYTHON" - <<'PY'
 import glob, os
+dirs = [d for d in sorted(glob.glob("/usr/local/cuda*/lib64")) + sorted(glob.glob("/usr/local/cuda*/targets/*/lib"))]
 try:
     import nvidia
     roots = list(nvidia.__path__)
 except ImportError:
     roots = []
-dirs = sorted({os.path.dirname(p) for root in roots for p in glob.glob(f"{root}/**/lib*.so*", recursive=True)})
+dirs += sorted({os.path.dirname(p) for root in roots for p in glob.glob(f"{root}/**/lib*.so*", recursive=True)})
 print(":".join(dirs))
 PY
 )
 export LD_LIBRARY_PATH="${LIBRARY_DIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+MISSING=$(ldd "$KIT/train_step" "$KIT/device_parity" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+if [ -n "$MISSING" ]; then
+  echo "gpu.sh: the CUDA libraries $MISSING are not on this machine (searched $LIBRARY_DIRS)" >&2
+  exit 1
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 # MiniLM's half of the parity test needs its files (BLEND_MINILM_DIR; 90 MB, not in the
