@@ -24,7 +24,50 @@ pub struct MatrixMut<'a> {
     pub col_stride: usize,
 }
 
+/// A view's dimensions and strides, without its data.
+#[derive(Debug, Clone, Copy)]
+struct ViewShape {
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl ViewShape {
+    /// Where the `rows × cols` block at (row, col) starts in a slice of `len` values; panics
+    /// when the block leaves the matrix.
+    fn block_offset(self, row: usize, rows: usize, col: usize, cols: usize, len: usize) -> usize {
+        assert!(
+            row + rows <= self.rows && col + cols <= self.cols,
+            "block ({row}, {col}) {rows}×{cols} of a {}×{} matrix",
+            self.rows,
+            self.cols
+        );
+        (row * self.row_stride + col * self.col_stride).min(len)
+    }
+
+    /// Whether every element the view addresses lies inside a slice of `len` values.
+    fn fits(self, len: usize) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1)
+                .checked_mul(self.row_stride)
+                .and_then(|r| (self.cols - 1).checked_mul(self.col_stride).map(|c| (r, c)))
+                .and_then(|(r, c)| r.checked_add(c))
+                .is_some_and(|last| last < len)
+    }
+}
+
 impl<'a> MatrixRef<'a> {
+    fn shape(&self) -> ViewShape {
+        ViewShape {
+            rows: self.rows,
+            cols: self.cols,
+            row_stride: self.row_stride,
+            col_stride: self.col_stride,
+        }
+    }
+
     /// The first `rows × cols` values of `data`, row after row.
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self {
@@ -49,13 +92,9 @@ impl<'a> MatrixRef<'a> {
 
     /// The `rows × cols` block whose first element is (row, col).
     pub fn block(self, row: usize, rows: usize, col: usize, cols: usize) -> Self {
-        assert!(
-            row + rows <= self.rows && col + cols <= self.cols,
-            "block ({row}, {col}) {rows}×{cols} of a {}×{} matrix",
-            self.rows,
-            self.cols
-        );
-        let offset = (row * self.row_stride + col * self.col_stride).min(self.data.len());
+        let offset = self
+            .shape()
+            .block_offset(row, rows, col, cols, self.data.len());
         Self {
             data: &self.data[offset..],
             rows,
@@ -66,6 +105,15 @@ impl<'a> MatrixRef<'a> {
 }
 
 impl<'a> MatrixMut<'a> {
+    fn shape(&self) -> ViewShape {
+        ViewShape {
+            rows: self.rows,
+            cols: self.cols,
+            row_stride: self.row_stride,
+            col_stride: self.col_stride,
+        }
+    }
+
     /// The first `rows × cols` values of `data`, row after row.
     pub fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
         Self {
@@ -79,13 +127,9 @@ impl<'a> MatrixMut<'a> {
 
     /// The `rows × cols` block whose first element is (row, col).
     pub fn block(self, row: usize, rows: usize, col: usize, cols: usize) -> Self {
-        assert!(
-            row + rows <= self.rows && col + cols <= self.cols,
-            "block ({row}, {col}) {rows}×{cols} of a {}×{} matrix",
-            self.rows,
-            self.cols
-        );
-        let offset = (row * self.row_stride + col * self.col_stride).min(self.data.len());
+        let offset = self
+            .shape()
+            .block_offset(row, rows, col, cols, self.data.len());
         Self {
             data: &mut self.data[offset..],
             rows,
@@ -93,17 +137,6 @@ impl<'a> MatrixMut<'a> {
             ..self
         }
     }
-}
-
-/// Whether every element a view addresses lies inside its slice.
-fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> bool {
-    rows == 0
-        || cols == 0
-        || (rows - 1)
-            .checked_mul(row_stride)
-            .and_then(|r| (cols - 1).checked_mul(col_stride).map(|c| (r, c)))
-            .and_then(|(r, c)| r.checked_add(c))
-            .is_some_and(|last| last < len)
 }
 
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` with `accumulate`. Panics when the shapes do not
@@ -121,32 +154,12 @@ pub fn matmul(mut dst: MatrixMut<'_>, lhs: MatrixRef<'_>, rhs: MatrixRef<'_>, ac
         dst.cols
     );
     let views = [
-        (
-            dst.data.len(),
-            dst.rows,
-            dst.cols,
-            dst.row_stride,
-            dst.col_stride,
-        ),
-        (
-            lhs.data.len(),
-            lhs.rows,
-            lhs.cols,
-            lhs.row_stride,
-            lhs.col_stride,
-        ),
-        (
-            rhs.data.len(),
-            rhs.rows,
-            rhs.cols,
-            rhs.row_stride,
-            rhs.col_stride,
-        ),
+        (dst.data.len(), dst.shape()),
+        (lhs.data.len(), lhs.shape()),
+        (rhs.data.len(), rhs.shape()),
     ];
     assert!(
-        views
-            .iter()
-            .all(|&(len, r, c, rs, cs)| fits(len, r, c, rs, cs)),
+        views.iter().all(|&(len, shape)| shape.fits(len)),
         "a matrix view reaches outside its slice"
     );
     if dst.rows == 0 || dst.cols == 0 {

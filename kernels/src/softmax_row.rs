@@ -131,6 +131,13 @@ dispatch!(max, max_avx512, max_avx2, max_body, (values: &[f32]) -> f32);
 dispatch!(exp_sum, exp_sum_avx512, exp_sum_avx2, exp_sum_body, (values: &mut [f32], shift: f32) -> f32);
 dispatch!(dot, dot_avx512, dot_avx2, dot_body, (a: &[f32], b: &[f32]) -> f32);
 
+/// Softmax of `values` in place: `exp(v − max) / Σ`.
+pub fn softmax(values: &mut [f32]) {
+    let sum = exp_sum(values, max(values));
+    let inverse = 1.0 / sum;
+    values.iter_mut().for_each(|v| *v *= inverse);
+}
+
 /// The portable references, for the tests that compare levels.
 #[cfg(test)]
 mod portable {
@@ -151,6 +158,14 @@ mod tests {
             worst = worst.max((f64::from(exp(x)) - exact).abs() / ulp);
         }
         assert!(worst <= 2.0, "worst error {worst} ulp");
+    }
+
+    #[test]
+    fn softmax_sums_to_one_in_order() {
+        let mut row = [1.0f32, 3.0, 2.0, -1.0];
+        softmax(&mut row);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(row[1] > row[2] && row[2] > row[0] && row[0] > row[3]);
     }
 
     #[test]

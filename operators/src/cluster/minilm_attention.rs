@@ -59,9 +59,7 @@ pub fn padded_attention(
             );
             for row in scores.chunks_exact_mut(keys) {
                 row.iter_mut().for_each(|s| *s *= scale);
-                let sum = softmax_row::exp_sum(row, softmax_row::max(row));
-                let inverse = 1.0 / sum;
-                row.iter_mut().for_each(|p| *p *= inverse);
+                softmax_row::softmax(row);
             }
             let mut context = vec![0f32; t * hd];
             matmul(

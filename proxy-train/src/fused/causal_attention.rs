@@ -239,9 +239,7 @@ fn tiles(t: usize) -> impl Iterator<Item = (usize, usize)> {
 /// Softmax of `scores[..=i]` in place; the rest of the row becomes 0.
 fn causal_softmax(scores: &mut [f32], i: usize) {
     let (visible, hidden) = scores.split_at_mut(i + 1);
-    let sum = softmax_row::exp_sum(visible, softmax_row::max(visible));
-    let inverse = 1.0 / sum;
-    visible.iter_mut().for_each(|s| *s *= inverse);
+    softmax_row::softmax(visible);
     hidden.fill(0.0);
 }
 
