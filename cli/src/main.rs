@@ -50,6 +50,8 @@ enum Command {
     Quality(commands::quality::QualityArgs),
     /// Run the pipeline described by a TOML file (resumes from cached stages).
     Run(commands::run::RunArgs),
+    /// A Ballista cluster's roles: `cluster scheduler`, `cluster executor` (for `run --cluster`).
+    Cluster(commands::cluster::ClusterArgs),
     /// Rebuild report.html from a finished run's work or output folder.
     Report(commands::report::ReportArgs),
     /// Final token shards drawn by a mixture to a token budget (`blend shards --mixture M --tokens 2B --out DIR`), or `blend shards verify DIR`.
@@ -60,7 +62,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => {
-            "warn,blend=info,blend_pipeline=info,blend_datasets=info,blend_operators=info"
+            "warn,blend=info,blend_pipeline=info,blend_datasets=info,blend_operators=info,blend_distributed=info,ballista_scheduler=info,ballista_executor=info"
         }
         (false, 1) => {
             "info,blend=debug,blend_pipeline=debug,blend_datasets=debug,blend_operators=debug"
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Mix(args) => commands::mix::run(args, &progress),
         Command::Quality(args) => commands::quality::run(args, &progress),
         Command::Run(args) => commands::run::run(args, &progress),
+        Command::Cluster(args) => commands::cluster::run(args),
         Command::InferMixture(args) => commands::infer_mixture::run(&args, &progress),
         Command::BpeEval(args) => commands::bpe_eval::run(&args, &progress),
         Command::Search(args) => commands::search::run(&args, &progress),

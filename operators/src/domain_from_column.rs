@@ -48,6 +48,10 @@ impl Operator for DomainFromColumn {
         vec![Field::new(DOMAIN_COLUMN, DataType::Utf8, false)]
     }
 
+    fn row_local(&self) -> bool {
+        true
+    }
+
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let values = string_column(Self::NAME, &batch, &self.params.column)?;
         let domains: arrow::array::StringArray = values

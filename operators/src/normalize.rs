@@ -108,6 +108,10 @@ impl Operator for Normalize {
         ]
     }
 
+    fn row_local(&self) -> bool {
+        true
+    }
+
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let texts = string_column(Self::NAME, &batch, &self.params.column)?;
         let mut normalized = StringBuilder::with_capacity(texts.len(), texts.values().len());

@@ -5,9 +5,9 @@ use std::fmt::Debug;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch, StringArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema};
 
 use crate::spec::OperatorIdentity;
 pub use crate::spec::parse_params;
@@ -68,6 +68,21 @@ pub trait Operator: OperatorIdentity + Send + Debug {
         None
     }
 
+    /// Whether each row's outputs depend on that row alone (no observe passes, no state
+    /// across batches), so any partition of the rows can be applied anywhere, in any
+    /// order: a cluster executor applies such an operator to its share of the parts.
+    fn row_local(&self) -> bool {
+        false
+    }
+
+    /// Counts into the summary what `apply` counts, from a batch this operator's outputs
+    /// were computed for elsewhere (a cluster executor applied an instance with the same
+    /// parameters). Row-local operators with a summary count here, and `apply` calls it on
+    /// its own output, so both paths give the same summary.
+    fn count_output(&mut self, _output: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
+
     /// Bytes the operator expects to hold at its peak under `env`, beside the batches
     /// streaming through it; the stage prints it before it starts. Row-local operators
     /// hold nothing.
@@ -97,15 +112,20 @@ pub fn column_names(batch: &RecordBatch) -> String {
         .join(", ")
 }
 
-/// Column `name` of `batch` as a `StringArray` (casting from LargeUtf8 / Utf8View).
-pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<StringArray> {
-    let column = batch
+/// Column `name` of `batch`, or an error naming the columns it has.
+fn named_column<'a>(operator: &str, batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    batch
         .column_by_name(name)
         .ok_or_else(|| OperatorError::Column {
             operator: operator.to_string(),
             column: name.to_string(),
             problem: format!("is missing; the batch has {}", column_names(batch)),
-        })?;
+        })
+}
+
+/// Column `name` of `batch` as a `StringArray` (casting from LargeUtf8 / Utf8View).
+pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<StringArray> {
+    let column = named_column(operator, batch, name)?;
     match column.data_type() {
         DataType::Utf8 => Ok(column.as_string::<i32>().clone()),
         DataType::LargeUtf8 | DataType::Utf8View => {
@@ -119,6 +139,35 @@ pub fn string_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<
             problem: format!("has type {other}, expected a string"),
         }),
     }
+}
+
+/// Column `name` of `batch` as a `Float64Array` (an operator's own numeric output).
+pub fn f64_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<Float64Array> {
+    typed_column(operator, batch, name, &DataType::Float64)
+        .map(|column| column.as_primitive::<Float64Type>().clone())
+}
+
+/// Column `name` of `batch` as a `BooleanArray` (an operator's own flag output).
+pub fn bool_column(operator: &str, batch: &RecordBatch, name: &str) -> Result<BooleanArray> {
+    typed_column(operator, batch, name, &DataType::Boolean)
+        .map(|column| column.as_boolean().clone())
+}
+
+fn typed_column(
+    operator: &str,
+    batch: &RecordBatch,
+    name: &str,
+    expected: &DataType,
+) -> Result<ArrayRef> {
+    let column = named_column(operator, batch, name)?;
+    if column.data_type() != expected {
+        return Err(OperatorError::Column {
+            operator: operator.to_string(),
+            column: name.to_string(),
+            problem: format!("has type {}, expected {expected}", column.data_type()),
+        });
+    }
+    Ok(column.clone())
 }
 
 /// `batch` with `columns` appended, replacing any existing column of the same name.

@@ -92,6 +92,9 @@ pub enum PipelineError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 
+    #[error(transparent)]
+    Cluster(#[from] blend_distributed::DistributedError),
+
     /// A domain named (by a bound, a target, a mixture) that the data does not have.
     #[error("{context} names domain `{domain}`; the domains are {}", known.join(", "))]
     UnknownDomain {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bpe_eval;
+pub mod cluster;
 pub mod dedup;
 pub mod demo;
 pub mod gen_corpus;

@@ -20,6 +20,11 @@ pub struct RunArgs {
     /// Memory budget of spilling stages, e.g. 4GiB (overrides pipeline.memory).
     #[arg(long)]
     pub memory: Option<String>,
+    /// Run the document stages on a Ballista cluster (`blend cluster`), e.g.
+    /// df://127.0.0.1:50050 (overrides pipeline.cluster). The work folder must be shared
+    /// with the executors.
+    #[arg(long)]
+    pub cluster: Option<String>,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -32,6 +37,10 @@ pub fn run(args: RunArgs, progress: &dyn Progress) -> anyhow::Result<()> {
     }
     if let Some(out) = args.out {
         config.pipeline.out_dir = out;
+    }
+    if let Some(cluster) = args.cluster {
+        blend_distributed::session::scheduler_address(&cluster)?;
+        config.pipeline.cluster = Some(cluster);
     }
     if let Some(memory) = args.memory {
         blend_pipeline::engine::byte_size::parse_byte_size(&memory)

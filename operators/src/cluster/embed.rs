@@ -212,6 +212,12 @@ impl Operator for Embed {
         Ok(())
     }
 
+    /// MiniLM embeds each document alone (its padding is masked out); TF-IDF first counts
+    /// document frequencies over the whole corpus.
+    fn row_local(&self) -> bool {
+        self.params.method == EmbedMethod::Minilm
+    }
+
     fn observe_passes(&self) -> usize {
         match self.params.method {
             EmbedMethod::Tfidf => 1,

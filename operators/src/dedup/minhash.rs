@@ -168,12 +168,79 @@ struct Clusters {
     label_ids: HashMap<u32, String>,
 }
 
+/// What turns texts into band keys: the signature scheme and the band hashes of one set of
+/// parameters and seed. The local pass and a cluster executor (`blend_minhash_band_keys`)
+/// both key documents through it, so their keys are the same.
+#[derive(Debug)]
+pub struct BandKeyer {
+    scheme: SignatureScheme,
+    lsh: LshParams,
+    band_seed: u64,
+    num_perm: usize,
+}
+
+impl BandKeyer {
+    /// The keyer of `params` (checked by `MinHashDedup::with_params`) under `run_seed`,
+    /// which the parameters' own `seed` overrides.
+    pub fn new(params: &MinHashDedupParams, run_seed: u64) -> Result<Self> {
+        let seed = params.seed.unwrap_or(run_seed);
+        Ok(Self {
+            scheme: SignatureScheme::new(
+                ShingleConfig {
+                    kind: params.shingle,
+                    n: params.ngram,
+                },
+                params.signature,
+                params.num_perm,
+                seed,
+            ),
+            lsh: MinHashDedup::lsh_params(params)?,
+            band_seed: blend_kernels::SeededRng::for_stream(seed, "minhash.bands").next_u64(),
+            num_perm: params.num_perm,
+        })
+    }
+
+    pub fn bands(&self) -> usize {
+        self.lsh.bands
+    }
+
+    /// Calls `visit(row, keys)` for every text in order: its `bands` band keys, or `None`
+    /// for a text without a shingle (it joins no cluster).
+    pub fn for_each_keys(&self, texts: &[&str], mut visit: impl FnMut(usize, Option<&[u64]>)) {
+        let (signatures, has_shingles) = self.scheme.sign_batch(texts);
+        let k = self.num_perm;
+        let mut keys = vec![0u64; self.lsh.bands];
+        for (row, has) in has_shingles.iter().enumerate() {
+            if !has {
+                visit(row, None);
+                continue;
+            }
+            band_keys(
+                &signatures[row * k..(row + 1) * k],
+                &self.lsh,
+                self.band_seed,
+                &mut keys,
+            );
+            visit(row, Some(&keys));
+        }
+    }
+}
+
+/// What a grouping done elsewhere (a cluster's `GROUP BY band key`) found, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExternalGrouping {
+    pub documents_without_shingles: u64,
+    pub band_keys: u64,
+    pub shared_keys: u64,
+    /// Shuffle partitions of the grouping.
+    pub partitions: usize,
+}
+
 #[derive(Debug)]
 pub struct MinHashDedup {
     params: MinHashDedupParams,
     lsh: LshParams,
-    scheme: Option<SignatureScheme>,
-    band_seed: u64,
+    keyer: Option<BandKeyer>,
     phase: Phase,
     union_find: UnionFind,
     scores: Vec<f64>,
@@ -209,8 +276,7 @@ impl OperatorSpec for MinHashDedup {
         Ok(Self {
             params,
             lsh,
-            scheme: None,
-            band_seed: 0,
+            keyer: None,
             phase: Phase::Empty,
             union_find: UnionFind::new(0),
             scores: Vec::new(),
@@ -257,10 +323,8 @@ impl MinHashDedup {
         self.lsh
     }
 
-    fn scheme(&self) -> &SignatureScheme {
-        self.scheme
-            .as_ref()
-            .expect("prepare() runs before any pass")
+    fn keyer(&self) -> &BandKeyer {
+        self.keyer.as_ref().expect("prepare() runs before any pass")
     }
 
     fn sign(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -274,56 +338,128 @@ impl MinHashDedup {
                 }
             })
             .collect();
-        let (signatures, has_shingles) = self.scheme().sign_batch(&refs);
         let Phase::Signing(runs) = &mut self.phase else {
             unreachable!("pass 1 writes band runs")
         };
-        let k = self.params.num_perm;
-        let mut keys = vec![0u64; self.lsh.bands];
-        for (row, has) in has_shingles.iter().enumerate() {
-            let doc = self.position + row as u32;
-            self.union_find.push();
-            if !has {
-                self.summary.documents_without_shingles += 1;
-                continue;
-            }
-            band_keys(
-                &signatures[row * k..(row + 1) * k],
-                &self.lsh,
-                self.band_seed,
-                &mut keys,
-            );
-            for &key in &keys {
-                runs.push(key, doc)?;
-            }
-        }
-        if let Some(column) = &self.params.keep_highest {
-            let values = batch
-                .column_by_name(column)
-                .ok_or_else(|| OperatorError::Column {
-                    operator: Self::NAME.into(),
-                    column: column.clone(),
-                    problem: "(keep_highest) is missing".into(),
-                })?;
-            let values = cast(values, &DataType::Float64).map_err(|e| OperatorError::Column {
-                operator: Self::NAME.into(),
-                column: column.clone(),
-                problem: format!("(keep_highest) is not numeric: {e}"),
-            })?;
-            let values = values.as_primitive::<Float64Type>();
-            self.scores.extend((0..values.len()).map(|i| {
-                if values.is_null(i) {
-                    f64::NEG_INFINITY
-                } else {
-                    values.value(i)
+        let keyer = self.keyer.as_ref().expect("prepare() runs before any pass");
+        let (position, union_find, summary) =
+            (self.position, &mut self.union_find, &mut self.summary);
+        let mut pushed = Ok(());
+        keyer.for_each_keys(&refs, |row, keys| {
+            let doc = position + row as u32;
+            union_find.push();
+            match keys {
+                None => summary.documents_without_shingles += 1,
+                Some(keys) => {
+                    for &key in keys {
+                        if pushed.is_ok() {
+                            pushed = runs.push(key, doc);
+                        }
+                    }
                 }
-            }));
-        }
+            }
+        });
+        pushed?;
+        let scores = self.keep_highest_values(batch)?;
+        self.scores.extend(scores);
         self.position = self
             .position
             .checked_add(batch.num_rows() as u32)
             .ok_or_else(|| OperatorError::invalid(Self::NAME, "more than 2^32 documents"))?;
         Ok(())
+    }
+
+    /// The `keep_highest` column of `batch` as numbers (missing values lowest); empty
+    /// without `keep_highest`.
+    pub fn keep_highest_values(&self, batch: &RecordBatch) -> Result<Vec<f64>> {
+        let Some(column) = &self.params.keep_highest else {
+            return Ok(Vec::new());
+        };
+        let values = batch
+            .column_by_name(column)
+            .ok_or_else(|| OperatorError::Column {
+                operator: Self::NAME.into(),
+                column: column.clone(),
+                problem: "(keep_highest) is missing".into(),
+            })?;
+        let values = cast(values, &DataType::Float64).map_err(|e| OperatorError::Column {
+            operator: Self::NAME.into(),
+            column: column.clone(),
+            problem: format!("(keep_highest) is not numeric: {e}"),
+        })?;
+        let values = values.as_primitive::<Float64Type>();
+        Ok((0..values.len())
+            .map(|i| {
+                if values.is_null(i) {
+                    f64::NEG_INFINITY
+                } else {
+                    values.value(i)
+                }
+            })
+            .collect())
+    }
+
+    /// Ends the observe passes with candidate edges grouped elsewhere: a cluster grouped
+    /// the band keys of `documents` documents (numbered in stable order) and gave every
+    /// shared key's documents as edges to its smallest member. The union-find and labels
+    /// are then those of the local pass, so `apply` writes the same columns. `scores` are
+    /// the `keep_highest` values in stable order (empty without it). Not for `verify`,
+    /// whose pairs are checked against the texts in the local pass.
+    pub fn label_from_edges(
+        &mut self,
+        documents: u32,
+        edges: &[(u32, u32)],
+        grouping: ExternalGrouping,
+        scores: Vec<f64>,
+    ) -> Result<()> {
+        if self.params.verify {
+            return Err(OperatorError::invalid(
+                Self::NAME,
+                "verify checks candidate pairs in the local pass; edges grouped elsewhere are not verified",
+            ));
+        }
+        let mut union_find = UnionFind::new(documents as usize);
+        for &(root, doc) in edges {
+            if root.max(doc) >= documents {
+                return Err(OperatorError::invalid(
+                    Self::NAME,
+                    format!("edge ({root}, {doc}) names a document past the {documents} read"),
+                ));
+            }
+            union_find.union(root, doc);
+        }
+        self.union_find = union_find;
+        self.scores = scores;
+        self.summary = MinHashSummary {
+            documents: u64::from(documents),
+            documents_without_shingles: grouping.documents_without_shingles,
+            band_keys: grouping.band_keys,
+            partitions: grouping.partitions,
+            shared_keys: grouping.shared_keys,
+            candidate_edges: edges.len() as u64,
+            ..self.initial_summary(0)
+        };
+        self.label();
+        Ok(())
+    }
+
+    /// The summary before any pass: the parameters and the bands' S-curve.
+    fn initial_summary(&self, memory_budget: u64) -> MinHashSummary {
+        MinHashSummary {
+            threshold: self.params.threshold,
+            num_perm: self.params.num_perm,
+            bands: self.lsh.bands,
+            rows: self.lsh.rows,
+            shingle: format!("{:?}", self.params.shingle).to_lowercase(),
+            ngram: self.params.ngram,
+            signature: match self.params.signature {
+                SignatureKind::Permutations => "permutations".into(),
+                SignatureKind::OnePermutation => "one_permutation".into(),
+            },
+            memory_budget,
+            s_curve: self.lsh.s_curve(20),
+            ..MinHashSummary::default()
+        }
     }
 
     fn end_signing(&mut self) -> Result<()> {
@@ -386,7 +522,7 @@ impl MinHashDedup {
     fn verify(&mut self, batch: &RecordBatch) -> Result<()> {
         let texts = string_column(Self::NAME, batch, &self.params.text_column)?;
         let first = self.position;
-        let shingles = self.scheme().shingles;
+        let shingles = self.keyer().scheme.shingles;
         let Phase::Verifying(verification) = &mut self.phase else {
             unreachable!("pass 2 verifies")
         };
@@ -494,17 +630,7 @@ impl Operator for MinHashDedup {
     }
 
     fn prepare(&mut self, env: &OperatorEnv) -> Result<()> {
-        let seed = self.params.seed.unwrap_or(env.seed);
-        self.scheme = Some(SignatureScheme::new(
-            ShingleConfig {
-                kind: self.params.shingle,
-                n: self.params.ngram,
-            },
-            self.params.signature,
-            self.params.num_perm,
-            seed,
-        ));
-        self.band_seed = blend_kernels::SeededRng::for_stream(seed, "minhash.bands").next_u64();
+        self.keyer = Some(BandKeyer::new(&self.params, env.seed)?);
         let expected_keys = env.expected_rows.saturating_mul(self.lsh.bands as u64);
         let partitions = BandRuns::partitions_for(expected_keys, env.memory_budget);
         let runs = BandRuns::new(
@@ -526,21 +652,7 @@ impl Operator for MinHashDedup {
         self.phase = Phase::Signing(runs);
         self.union_find = UnionFind::new(0);
         self.position = 0;
-        self.summary = MinHashSummary {
-            threshold: self.params.threshold,
-            num_perm: self.params.num_perm,
-            bands: self.lsh.bands,
-            rows: self.lsh.rows,
-            shingle: format!("{:?}", self.params.shingle).to_lowercase(),
-            ngram: self.params.ngram,
-            signature: match self.params.signature {
-                SignatureKind::Permutations => "permutations".into(),
-                SignatureKind::OnePermutation => "one_permutation".into(),
-            },
-            memory_budget: env.memory_budget,
-            s_curve: self.lsh.s_curve(20),
-            ..MinHashSummary::default()
-        };
+        self.summary = self.initial_summary(env.memory_budget);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::score_histogram::ScoreHistogram;
-use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, f64_column, string_column, with_columns};
 use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
@@ -123,10 +123,23 @@ impl Operator for Classifier {
         let texts = string_column(Self::NAME, &batch, &self.params.text_column)?;
         let texts: Vec<&str> = texts.iter().map(|t| t.unwrap_or("")).collect();
         let scores: Vec<f64> = texts.par_iter().map(|text| self.score(text)).collect();
-        scores.iter().for_each(|score| self.scores.add(*score));
         let field = self.output_fields().remove(0);
         let column: ArrayRef = Arc::new(Float64Array::from(scores));
-        with_columns(Self::NAME, &batch, vec![(field, column)])
+        let output = with_columns(Self::NAME, &batch, vec![(field, column)])?;
+        self.count_output(&output)?;
+        Ok(output)
+    }
+
+    fn row_local(&self) -> bool {
+        true
+    }
+
+    fn count_output(&mut self, output: &RecordBatch) -> Result<()> {
+        let scores = f64_column(Self::NAME, output, &self.params.score_column)?;
+        scores
+            .iter()
+            .for_each(|score| self.scores.add(score.unwrap_or(0.0)));
+        Ok(())
     }
 
     fn summary(&self) -> Option<serde_json::Value> {

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::operator::{Operator, string_column, with_columns};
+use crate::operator::{Operator, bool_column, string_column, with_columns};
 use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
@@ -82,12 +82,6 @@ impl<R: DocumentRule> Operator for RuleOperator<R> {
             .par_iter()
             .map(|text| self.rule.check(text).err())
             .collect();
-        for verdict in &verdicts {
-            match verdict {
-                None => self.passed += 1,
-                Some(reason) => *self.reasons.entry((*reason).to_string()).or_default() += 1,
-            }
-        }
         let pass: BooleanArray = verdicts.iter().map(|v| Some(v.is_none())).collect();
         let reason: StringArray = verdicts.iter().copied().collect();
         let fields = self.output_fields();
@@ -95,7 +89,31 @@ impl<R: DocumentRule> Operator for RuleOperator<R> {
             (fields[0].clone(), Arc::new(pass)),
             (fields[1].clone(), Arc::new(reason)),
         ];
-        with_columns(R::NAME, &batch, columns)
+        let output = with_columns(R::NAME, &batch, columns)?;
+        self.count_output(&output)?;
+        Ok(output)
+    }
+
+    fn row_local(&self) -> bool {
+        true
+    }
+
+    fn count_output(&mut self, output: &RecordBatch) -> Result<()> {
+        let fields = self.output_fields();
+        let pass = bool_column(R::NAME, output, fields[0].name())?;
+        let reason = string_column(R::NAME, output, fields[1].name())?;
+        for (passed, reason) in pass.iter().zip(reason.iter()) {
+            match (passed, reason) {
+                (Some(true), _) => self.passed += 1,
+                (_, reason) => {
+                    *self
+                        .reasons
+                        .entry(reason.unwrap_or_default().to_string())
+                        .or_default() += 1
+                }
+            }
+        }
+        Ok(())
     }
 
     fn summary(&self) -> Option<serde_json::Value> {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use whatlang::{Detector, Lang};
 
 use super::score_histogram::ScoreHistogram;
-use crate::operator::{Operator, default_text_column, string_column, with_columns};
+use crate::operator::{Operator, default_text_column, f64_column, string_column, with_columns};
 use crate::spec::OperatorSpec;
 use crate::{OperatorError, Result};
 
@@ -130,13 +130,6 @@ impl Operator for Language {
         let texts: Vec<&str> = texts.iter().map(|t| t.unwrap_or("")).collect();
         let detected: Vec<(&'static str, f64)> =
             texts.par_iter().map(|text| self.detect(text)).collect();
-        for (lang, score) in &detected {
-            *self
-                .documents_per_language
-                .entry((*lang).to_string())
-                .or_default() += 1;
-            self.scores.add(*score);
-        }
         let langs: StringArray = detected.iter().map(|(lang, _)| Some(*lang)).collect();
         let scores: Float64Array = detected.iter().map(|(_, score)| Some(*score)).collect();
         let fields = self.output_fields();
@@ -144,7 +137,26 @@ impl Operator for Language {
             (fields[0].clone(), Arc::new(langs)),
             (fields[1].clone(), Arc::new(scores)),
         ];
-        with_columns(Self::NAME, &batch, columns)
+        let output = with_columns(Self::NAME, &batch, columns)?;
+        self.count_output(&output)?;
+        Ok(output)
+    }
+
+    fn row_local(&self) -> bool {
+        true
+    }
+
+    fn count_output(&mut self, output: &RecordBatch) -> Result<()> {
+        let langs = string_column(Self::NAME, output, &self.params.lang_column)?;
+        let scores = f64_column(Self::NAME, output, &self.params.score_column)?;
+        for (lang, score) in langs.iter().zip(scores.iter()) {
+            *self
+                .documents_per_language
+                .entry(lang.unwrap_or(UNDETERMINED).to_string())
+                .or_default() += 1;
+            self.scores.add(score.unwrap_or(0.0));
+        }
+        Ok(())
     }
 
     fn summary(&self) -> Option<serde_json::Value> {

@@ -14,6 +14,7 @@
 pub mod byte_size;
 pub(crate) mod cache;
 pub mod checksums;
+pub(crate) mod cluster_stage;
 pub mod config;
 pub(crate) mod dag;
 pub mod encode;

@@ -97,11 +97,21 @@ pub async fn run_document_stages(
         (read.dir.clone(), read.manifest.clone()),
     );
 
+    let cluster = match &config.pipeline.cluster {
+        Some(url) => Some(
+            blend_distributed::connect(url)
+                .await
+                .map_err(PipelineError::Cluster)?,
+        ),
+        None => None,
+    };
     let settings = StageSettings {
         work_dir,
         seed: config.pipeline.seed,
         rows_per_part: config.pipeline.rows_per_part,
+        batch_rows: config.pipeline.batch_rows,
         memory_budget: config.memory_budget(),
+        cluster: cluster.as_ref(),
     };
     for (index, upstream_name) in &stage_plan.order {
         let stage = &config.stages[*index];

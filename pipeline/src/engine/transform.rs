@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use blend_datasets::TEXT_COLUMN;
 use blend_datasets::parquet_parts::{PartWriter, ROW_GROUP_BUFFER};
+use blend_distributed::ClusterSession;
+use blend_distributed::stages::{ClusterPlan, cluster_plan};
 use blend_operators::operator::string_column;
 use blend_operators::{FILTER_OPERATOR, Filter, Operator, OperatorEnv, build_operator};
 use datafusion::prelude::SessionContext;
@@ -15,6 +17,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::cache::{CacheKey, StageManifest, cached_async, stage_dir};
+use super::cluster_stage::apply_on_cluster;
 use super::config::StageConfig;
 use super::session::stream_parts;
 use super::step_cost::StepCost;
@@ -43,11 +46,14 @@ pub struct StageSettings<'a> {
     pub work_dir: &'a Path,
     pub seed: u64,
     pub rows_per_part: u64,
+    pub batch_rows: usize,
     /// Memory budget of operators that spill; not part of the cache key.
     pub memory_budget: u64,
+    /// The cluster configured stages run on, if any; not part of the cache key.
+    pub cluster: Option<&'a ClusterSession>,
 }
 
-fn text_bytes(stage: &str, batch: &RecordBatch) -> Result<u64> {
+pub(crate) fn text_bytes(stage: &str, batch: &RecordBatch) -> Result<u64> {
     let texts =
         string_column(stage, batch, TEXT_COLUMN).map_err(|e| PipelineError::operator(stage, e))?;
     Ok(texts.values().len() as u64)
@@ -137,13 +143,13 @@ pub async fn run_stage(
 
 /// One stage being written into `dir`.
 #[derive(Clone, Copy)]
-struct StageRun<'a> {
-    ctx: &'a SessionContext,
-    stage: &'a StageConfig,
-    upstream: Upstream<'a>,
-    settings: StageSettings<'a>,
-    dir: &'a Path,
-    progress: &'a dyn Progress,
+pub(crate) struct StageRun<'a> {
+    pub ctx: &'a SessionContext,
+    pub stage: &'a StageConfig,
+    pub upstream: Upstream<'a>,
+    pub settings: StageSettings<'a>,
+    pub dir: &'a Path,
+    pub progress: &'a dyn Progress,
 }
 
 async fn transform(
@@ -151,6 +157,16 @@ async fn transform(
     mut operator: Box<dyn Operator>,
     manifest: &mut StageManifest,
 ) -> Result<()> {
+    if let Some(cluster) = run.settings.cluster {
+        match cluster_plan(operator.as_ref()) {
+            ClusterPlan::Client(reason) => tracing::info!(
+                "stage `{}` ({}) runs here, not on the cluster: {reason}",
+                run.stage.name,
+                run.stage.operator
+            ),
+            _ => return apply_on_cluster(run, cluster, operator, manifest).await,
+        }
+    }
     observe(run, operator.as_mut()).await?;
     apply(run, operator, manifest).await
 }
@@ -221,8 +237,13 @@ async fn observe(run: &StageRun<'_>, operator: &mut dyn Operator) -> Result<()> 
             .map_err(|e| PipelineError::operator(name, e))?;
         task.finish(&format!("pass {} done", pass + 1));
     }
+    remove_scratch(&scratch_dir)
+}
+
+/// Removes an operator's scratch folder once its passes are done.
+pub(crate) fn remove_scratch(scratch_dir: &Path) -> Result<()> {
     if scratch_dir.exists() {
-        std::fs::remove_dir_all(&scratch_dir).map_err(|e| PipelineError::io(&scratch_dir, e))?;
+        std::fs::remove_dir_all(scratch_dir).map_err(|e| PipelineError::io(scratch_dir, e))?;
     }
     Ok(())
 }

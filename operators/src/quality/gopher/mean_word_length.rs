@@ -86,6 +86,10 @@ impl Operator for GopherMeanWordLength {
         ]
     }
 
+    fn row_local(&self) -> bool {
+        true
+    }
+
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let texts = string_column(Self::NAME, &batch, &self.params.text_column)?;
         let lengths: Float64Array = texts

@@ -78,6 +78,10 @@ impl Operator for GopherWordCount {
         ]
     }
 
+    fn row_local(&self) -> bool {
+        true
+    }
+
     fn apply(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let texts = string_column(Self::NAME, &batch, &self.params.text_column)?;
         let counts: UInt64Array = texts

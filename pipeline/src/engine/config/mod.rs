@@ -95,6 +95,11 @@ pub struct PipelineSection {
     /// key: results do not depend on it.
     #[serde(default = "default_memory")]
     pub memory: String,
+    /// A Ballista cluster (`df://HOST:PORT`, see `blend cluster`) the document stages run
+    /// on; the work folder must be shared with its executors. Not part of any cache key: a
+    /// cluster run writes the same stages as a local one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 fn default_memory() -> String {
@@ -131,6 +136,7 @@ impl Default for PipelineSection {
             rows_per_part: default_rows_per_part(),
             on_error: OnError::default(),
             memory: default_memory(),
+            cluster: None,
         }
     }
 }
