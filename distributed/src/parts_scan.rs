@@ -235,10 +235,16 @@ impl ExecutionPlan for PartsScanExec {
         let work = self.work.execute(partition, context)?;
         let reader = self.reader.clone();
         let projection = self.projection.clone();
+        let schema = self.schema.clone();
         let stream = work
             .map(move |batch| -> DfResult<SendableRecordBatchStream> {
                 let parts = parts_of(&batch?)?;
-                Ok(read_parts(parts, reader.clone(), projection.clone()))
+                Ok(read_parts(
+                    parts,
+                    &reader,
+                    projection.clone(),
+                    schema.clone(),
+                ))
             })
             .map(|stream| match stream {
                 Ok(stream) => stream.boxed(),
@@ -253,14 +259,14 @@ impl ExecutionPlan for PartsScanExec {
 }
 
 /// The rows of `parts`, in order, each read on a blocking thread.
+/// `schema` is the scan's (projected) output schema.
 fn read_parts(
     parts: Vec<PartSlice>,
-    reader: ReaderSpec,
+    reader: &ReaderSpec,
     projection: Option<Vec<usize>>,
+    schema: SchemaRef,
 ) -> SendableRecordBatchStream {
-    let schema = reader
-        .schema()
-        .unwrap_or_else(|_| Arc::new(Schema::empty()));
+    let reader = reader.clone();
     let stream = futures::stream::iter(parts)
         .map(move |part| {
             let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD_BATCHES);

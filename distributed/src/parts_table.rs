@@ -76,6 +76,15 @@ pub struct PartsScanSpec {
     pub operator: Option<OperatorCall>,
 }
 
+/// The schema a Parquet part holds (from its footer).
+pub fn part_schema(path: &str) -> DfResult<SchemaRef> {
+    let file = File::open(path).map_err(|e| DataFusionError::Plan(format!("{path}: {e}")))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| DataFusionError::Plan(format!("{path}: {e}")))?
+        .schema()
+        .clone())
+}
+
 impl PartsScanSpec {
     /// The rows' schema: the parts' columns, the operator's outputs added or replaced (as
     /// `apply` does), then the ordinal.
@@ -84,12 +93,7 @@ impl PartsScanSpec {
             .parts
             .first()
             .ok_or_else(|| DataFusionError::Plan("a parts scan needs at least one part".into()))?;
-        let file = File::open(&first.path)
-            .map_err(|e| DataFusionError::Plan(format!("{}: {e}", first.path)))?;
-        let upstream = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| DataFusionError::Plan(format!("{}: {e}", first.path)))?
-            .schema()
-            .clone();
+        let upstream = part_schema(&first.path)?;
         let with_outputs = match &self.operator {
             None => upstream,
             Some(call) => output_schema(call.build()?.as_ref(), upstream)?,

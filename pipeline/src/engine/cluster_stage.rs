@@ -4,11 +4,10 @@
 //! run. The upstream's parts must be readable at the same paths on every executor.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use blend_datasets::parquet_parts::PartWriter;
-use blend_distributed::parts_table::{PartSlice, output_schema, part_slices};
+use blend_distributed::parts_table::{PartSlice, output_schema, part_schema, part_slices};
 use blend_distributed::{ClusterSession, ClusterStageRequest};
 use blend_operators::{Operator, OperatorEnv};
 
@@ -87,25 +86,6 @@ impl LocalBatches {
     }
 }
 
-/// The schema the upstream's parts hold.
-fn upstream_schema(parts: &[PartSlice], stage: &str) -> Result<arrow::datatypes::SchemaRef> {
-    let spec = blend_distributed::parts_table::PartsScanSpec {
-        parts: parts.to_vec(),
-        batch_rows: 1,
-        operator: None,
-    };
-    let with_ordinal = spec
-        .schema()
-        .map_err(|e| PipelineError::datafusion(stage, e))?;
-    let fields = with_ordinal.fields().len() - 1;
-    let indices: Vec<usize> = (0..fields).collect();
-    Ok(Arc::new(
-        with_ordinal
-            .project(&indices)
-            .map_err(|e| PipelineError::datafusion(stage, e.into()))?,
-    ))
-}
-
 pub(crate) async fn apply_on_cluster(
     run: &StageRun<'_>,
     cluster: &ClusterSession,
@@ -140,7 +120,8 @@ pub(crate) async fn apply_on_cluster(
     operator
         .prepare(&env)
         .map_err(|e| PipelineError::operator(name, e))?;
-    let schema = output_schema(operator.as_ref(), upstream_schema(&parts, name)?)
+    let schema = part_schema(&parts[0].path)
+        .and_then(|upstream| output_schema(operator.as_ref(), upstream))
         .map_err(|e| PipelineError::datafusion(name, e))?;
     tracing::info!(
         "stage `{name}` ({}) on the cluster at {}",
